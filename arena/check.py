@@ -1,0 +1,98 @@
+"""``arena agent check``: validate a package and play a smoke match on each env.
+
+Like Kaggle's validation episode: a package that cannot finish a short match
+against ``random`` is reported with its own traceback before it enters anything.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arena.errors import ArenaError
+from arena.play import check_import
+from arena.registry import builtin_agents, get_env
+from arena.runner import Limits, play_match
+from arena.sources import builtin_source, package_source
+
+SMOKE_STEPS = 2_000  # a smoke match need not finish a long Atari episode
+
+
+@dataclass
+class CheckReport:
+    """What ``check_package`` verified."""
+
+    name: str
+    version: str
+    content_hash: str
+    envs_checked: list[str] = field(default_factory=list)
+    envs_skipped: list[str] = field(default_factory=list)
+    smoke: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hash": self.content_hash,
+            "envs_checked": self.envs_checked,
+            "envs_skipped": self.envs_skipped,
+            "smoke": self.smoke,
+        }
+
+
+def check_package(path: Path, *, env_id: str | None = None, seed: int = 0) -> CheckReport:
+    """Validate the manifest, the requirements and the import, then play smoke matches.
+
+    For every declared env (or just ``env_id``) and every side whose role the
+    package can fill, it plays one match against ``random`` in the other sides.
+
+    Raises:
+        ArenaError: the first failure, with the agent's traceback in ``detail``.
+    """
+    if not path.is_dir():
+        raise ArenaError(f"{path}: not a package folder")
+    source = package_source(path)
+    check_import(source)
+    assert source.manifest is not None
+    if env_id is not None and env_id not in source.manifest.envs:
+        raise ArenaError(
+            f"{source.manifest.path}: [agent].envs: does not declare '{env_id}' "
+            f"(declared: {', '.join(source.manifest.envs)})"
+        )
+    report = CheckReport(source.info.name, source.info.version, source.info.content_hash)
+    opponent = builtin_source(builtin_agents()["random"])
+    for env in [env_id] if env_id else list(source.manifest.envs):
+        spec = get_env(env)
+        if not all(importlib.util.find_spec(mod) for mod in spec.requires):
+            report.envs_skipped.append(env)
+            continue
+        filled = False
+        for side_index, side in enumerate(spec.sides):
+            if not source.can_fill(side.role):
+                continue
+            filled = True
+            sources = [opponent] * len(spec.sides)
+            sources[side_index] = source
+            result = play_match(spec, sources, seed=seed, limits=Limits(max_steps=SMOKE_STEPS))
+            for seat in result.seats:
+                if seat.forfeit and seat.side == side_index:
+                    first_line = (seat.error or "").strip().splitlines()
+                    summary = first_line[-1] if first_line else seat.forfeit
+                    raise ArenaError(
+                        f"agent '{source.label}' failed its smoke match on {env} as {side.role} "
+                        f"(seat {seat.seat}): {seat.forfeit}: {summary}",
+                        detail=seat.error,
+                    )
+            report.smoke.append(
+                {"env": env, "side": side_index, "role": side.role, "steps": result.steps,
+                 "rank": result.side_ranks[side_index]}
+            )
+        if not filled:
+            raise ArenaError(
+                f"{source.manifest.path}: [agent].roles: fills no role of {env} "
+                f"(its roles: {', '.join(spec.roles)})"
+            )
+        report.envs_checked.append(env)
+    return report

@@ -1,0 +1,228 @@
+"""The ``arena`` command line: every command parses, calls one library function, prints.
+
+Errors a user can fix are printed as one line on stderr with exit code 1; ``-v``
+adds the detail (an agent's traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from arena.errors import ArenaError
+
+app = typer.Typer(
+    help="A competition arena for multi-agent reinforcement learning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+agent_app = typer.Typer(help="Check agent packages.", no_args_is_help=True)
+tournament_app = typer.Typer(help="Run tournaments from a TOML file.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
+app.add_typer(tournament_app, name="tournament")
+
+# Piped output (scripts, CI logs) gets wide tables instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+T = TypeVar("T")
+
+
+class State:
+    db: str | None = None
+    verbose: bool = False
+
+
+def _run(fn: Callable[[], T]) -> T:
+    """Call a library function; turn an ArenaError into one line and exit code 1."""
+    try:
+        return fn()
+    except ArenaError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        if State.verbose and exc.detail:
+            err.print(exc.detail, markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+@app.callback()
+def main_options(
+    db: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy database URL [env: ARENA_DB; default $ARENA_HOME/arena.db]"),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show agent tracebacks.")] = False,
+) -> None:
+    """A competition arena for multi-agent reinforcement learning."""
+    State.db = db
+    State.verbose = verbose
+
+
+@app.command("envs")
+def envs_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the environments agents can play."""
+    from arena.catalogue import env_catalogue
+
+    rows = _run(env_catalogue)
+    if as_json:
+        _json(rows)
+        return
+    table = Table(title="Environments")
+    for col in ("env", "family", "sides", "turns", "mask", "available"):
+        table.add_column(col)
+    for r in rows:
+        sides = " vs ".join(
+            f"{s['role']}×{len(s['seats'])}" if len(s["seats"]) > 1 else s["role"]
+            for s in r["sides"]
+        )
+        table.add_row(
+            r["env"], r["family"], sides, "turn-based" if r["turn_based"] else "simultaneous",
+            "yes" if r["action_mask"] else "", "yes" if r["available"] else "no (extra)",
+        )
+    out.print(table)
+
+
+@app.command("match")
+def match_command(
+    env: Annotated[str, typer.Argument(help="Env id, e.g. connect_four_v3.")],
+    agents: Annotated[list[str], typer.Argument(help="Agents in side order: built-in, path or name[@version].")],
+    games: Annotated[int, typer.Option(help="Number of games; seats alternate in symmetric games.")] = 1,
+    seed: Annotated[int, typer.Option(help="Root seed: the same seed replays the same games.")] = 0,
+    move_timeout: Annotated[float, typer.Option(help="Seconds allowed for one act call.")] = 1.0,
+    memory_mb: Annotated[int | None, typer.Option(help="Memory cap per sandboxed agent (MiB).")] = None,
+    record: Annotated[bool, typer.Option(help="Store the matches and update ratings.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Play agents against each other and record the matches."""
+    from arena.play import play_and_record
+    from arena.runner import Limits
+
+    limits = Limits(move_timeout_s=move_timeout, memory_mb=memory_mb)
+    report = _run(
+        lambda: play_and_record(
+            env, agents, games=games, seed=seed, limits=limits, db_url=State.db, record=record
+        )
+    )
+    if as_json:
+        _json(report.to_dict())
+        return
+    table = Table(title=f"{env}: {games} game(s), seed {seed}")
+    for col in ("agent", "wins", "draws", "losses", "forfeits", "mean return"):
+        table.add_column(col, justify="left" if col == "agent" else "right")
+    for label, row in report.summary.items():
+        forfeits = ", ".join(f"{k} {v}" for k, v in row["forfeits"].items()) or "0"
+        table.add_row(
+            label, str(row["wins"]), str(row["draws"]), str(row["losses"]), forfeits,
+            f"{row['mean_return']:.3f}",
+        )
+    out.print(table)
+    if record:
+        out.print(f"stored {len(report.match_ids)} match(es)")
+
+
+@agent_app.command("check")
+def agent_check_command(
+    path: Annotated[Path, typer.Argument(help="Package folder holding agent.toml.")],
+    env: Annotated[str | None, typer.Option(help="Check only this env.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Validate a package and play a smoke match against random on each env."""
+    from arena.check import check_package
+
+    report = _run(lambda: check_package(path, env_id=env))
+    if as_json:
+        _json(report.to_dict())
+        return
+    out.print(f"ok: {report.name} {report.version} ({report.content_hash[:12]})")
+    for smoke in report.smoke:
+        out.print(f"  smoke match on {smoke['env']} as {smoke['role']}: {smoke['steps']} steps, no forfeit")
+    for env_id in report.envs_skipped:
+        out.print(f"  skipped {env_id}: not installed here (optional extra)")
+
+
+@tournament_app.command("run")
+def tournament_run_command(
+    file: Annotated[Path, typer.Argument(help="Tournament TOML file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run a tournament file (or resume its unfinished run) and print the standings."""
+    from dataclasses import asdict
+
+    from rich.progress import Progress
+
+    from arena.registry import get_service
+
+    run = get_service("tournament.run")
+    with Progress(console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task("matches", total=None)
+
+        def tick(_result: Any, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        outcome = _run(lambda: run(file, db_url=State.db, on_match=tick))
+    rows = _run(lambda: _board(tournament=outcome.name))
+    if as_json:
+        _json({**asdict(outcome), "leaderboard": [r.to_dict() for r in rows]})
+        return
+    verb = "resumed" if outcome.resumed else "ran"
+    out.print(
+        f"{verb} '{outcome.name}' run {outcome.run}: {outcome.played} match(es) played, "
+        f"{outcome.already_stored} already stored, {outcome.planned} planned"
+    )
+    _print_board(rows, f"{outcome.name} ({outcome.env_id})")
+
+
+def _board(**kwargs: Any) -> list[Any]:
+    from arena.registry import get_service
+    from arena.storage import connect
+
+    return list(get_service("leaderboard")(connect(State.db), **kwargs))
+
+
+def _print_board(rows: list[Any], title: str) -> None:
+    table = Table(title=title)
+    for col in ("rank", "env", "agent", "version", "kind", "mu", "sigma", "mu-3σ", "games", "W", "D", "L"):
+        table.add_column(col, justify="left" if col in ("env", "agent", "version", "kind") else "right")
+    for r in rows:
+        table.add_row(
+            str(r.rank), r.env, r.agent, r.version, r.kind, f"{r.mu:.2f}", f"{r.sigma:.2f}",
+            f"{r.score:.2f}", str(r.games), str(r.wins), str(r.draws), str(r.losses),
+        )
+    out.print(table)
+
+
+@app.command("leaderboard")
+def leaderboard_command(
+    env: Annotated[str | None, typer.Option(help="Only this env.")] = None,
+    tournament: Annotated[str | None, typer.Option(help="Only this tournament's matches.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show TrueSkill ratings, sorted by the conservative score mu - 3 sigma."""
+    rows = _run(lambda: _board(env_id=env, tournament=tournament))
+    if as_json:
+        _json([r.to_dict() for r in rows])
+        return
+    if not rows:
+        out.print("no rated matches yet")
+        return
+    _print_board(rows, "Leaderboard" + (f": {tournament}" if tournament else ""))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Series of matches between named agents, and their summary (``arena match``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from arena.errors import ArenaError
+from arena.result import MatchResult
+from arena.runner import Limits, play_match, side_owners, unique_labels
+from arena.sources import AgentSource
+from arena.specs import EnvSpec
+
+
+def game_seed(seed: int, *keys: int) -> int:
+    """A 31-bit seed derived from a root seed and integer keys (stable across runs)."""
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def seating(spec: EnvSpec, n_agents: int, game: int) -> list[int]:
+    """The order agents sit in for game ``game`` of a series.
+
+    In symmetric games (one role filled several times) the order rotates from game
+    to game, so in two-player games the seats alternate. Otherwise agents keep the
+    roles they were given.
+    """
+    side_owners(spec, n_agents)  # raises on a wrong count
+    if not spec.symmetric:
+        return list(range(n_agents))
+    shift = game % n_agents
+    return [(i + shift) % n_agents for i in range(n_agents)]
+
+
+def play_series(
+    spec: EnvSpec,
+    sources: Sequence[AgentSource],
+    *,
+    games: int,
+    seed: int,
+    limits: Limits | None = None,
+    device: str = "cpu",
+    env_kwargs: dict[str, Any] | None = None,
+    on_result: Callable[[MatchResult], None] | None = None,
+) -> list[MatchResult]:
+    """Play ``games`` matches, rotating seats in symmetric games.
+
+    Each full rotation of seats shares one seed (paired seeds), so in a two-player
+    game both seat orders see the same deal, dice or start position.
+    """
+    n = len(sources)
+    labels = unique_labels([s.label for s in sources])
+    factory = spec.make_aec if spec.turn_based else spec.make_parallel
+    assert factory is not None
+    env = factory(**(env_kwargs or {}))
+    rotation = n if spec.symmetric else 1
+    results = []
+    for game in range(games):
+        order = seating(spec, n, game)
+        result = play_match(
+            spec,
+            [sources[i] for i in order],
+            seed=game_seed(seed, game // rotation),
+            limits=limits,
+            device=device,
+            env=env,
+        )
+        relabel(result, [labels[i] for i in order])
+        if on_result is not None:
+            on_result(result)
+        results.append(result)
+    return results
+
+
+def relabel(result: MatchResult, labels: list[str]) -> None:
+    """Give a match's agents the labels of the series they belong to."""
+    result.labels = labels
+    for seat in result.seats:
+        seat.label = labels[seat.side]
+
+
+def summarize(results: Sequence[MatchResult]) -> dict[str, dict[str, Any]]:
+    """Per label: wins, draws, losses, forfeits by reason and mean return."""
+    summary: dict[str, dict[str, Any]] = {}
+    returns: dict[str, list[float]] = {}
+    for result in results:
+        totals = result.side_returns()
+        for slot, label in enumerate(result.labels):
+            row = summary.setdefault(
+                label, {"wins": 0, "draws": 0, "losses": 0, "forfeits": {}, "mean_return": 0.0}
+            )
+            row[{"win": "wins", "draw": "draws", "loss": "losses"}[result.outcome(slot)]] += 1
+            returns.setdefault(label, []).append(totals[slot])
+        for seat in result.forfeits:
+            forfeits = summary[seat.label]["forfeits"]
+            forfeits[seat.forfeit] = forfeits.get(seat.forfeit, 0) + 1
+    for label, values in returns.items():
+        summary[label]["mean_return"] = float(np.mean(values))
+    return summary
+
+
+@dataclass
+class SeriesReport:
+    """What ``arena match`` did: the summary, plus the stored match ids."""
+
+    env_id: str
+    games: int
+    seed: int
+    summary: dict[str, dict[str, Any]]
+    match_ids: list[int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env": self.env_id,
+            "games": self.games,
+            "seed": self.seed,
+            "summary": self.summary,
+            "match_ids": self.match_ids,
+        }
+
+
+def play_and_record(
+    env_id: str,
+    agents: Sequence[str],
+    *,
+    games: int = 1,
+    seed: int = 0,
+    limits: Limits | None = None,
+    db_url: str | None = None,
+    record: bool = True,
+    device: str = "cpu",
+    on_result: Callable[[MatchResult], None] | None = None,
+) -> SeriesReport:
+    """Resolve agents, play a series, store every match with its rating update.
+
+    All input is checked (env, agents, their envs and roles, package imports)
+    before the database is opened, so bad input writes nothing.
+
+    Raises:
+        ArenaError: one line naming the env or agent at fault.
+    """
+    from arena.registry import get_env, get_service
+    from arena.sources import resolve_agent
+
+    if games < 1:
+        raise ArenaError(f"--games must be at least 1, got {games}")
+    spec = get_env(env_id)
+    sources = [resolve_agent(a) for a in agents]
+    owners = side_owners(spec, len(sources))
+    for source, sides in zip(sources, owners):
+        if not source.supports(env_id):
+            raise ArenaError(
+                f"agent '{source.label}' does not declare env '{env_id}' "
+                f"(its envs: {', '.join(source.envs or ())})"
+            )
+        for role in dict.fromkeys(spec.sides[i].role for i in sides):
+            if not source.can_fill(role):
+                raise ArenaError(
+                    f"agent '{source.label}' cannot fill role '{role}' of {env_id} "
+                    f"(its roles: {', '.join(source.roles or ())})"
+                )
+        check_import(source)
+    recorder = None
+    if record:
+        from arena.storage import connect
+        from arena.storage.recorder import Recorder
+
+        recorder = Recorder(connect(db_url), get_service("rater")())
+    match_ids: list[int] = []
+
+    def store(result: MatchResult) -> None:
+        if recorder is not None:
+            match_id = recorder.record(result)
+            if match_id is not None:
+                match_ids.append(match_id)
+        if on_result is not None:
+            on_result(result)
+
+    results = play_series(
+        spec, sources, games=games, seed=seed, limits=limits, device=device, on_result=store
+    )
+    return SeriesReport(env_id, games, seed, summarize(results), match_ids)
+
+
+def check_import(source: AgentSource) -> None:
+    """Import a package's entry point now, turning a failure into an ArenaError."""
+    from arena.sources import AgentLoadError
+
+    try:
+        source.factory()
+    except AgentLoadError as exc:
+        raise ArenaError(
+            f"agent '{source.label}' ({source.package_dir}): {exc} (run with -v for the traceback)",
+            detail=exc.detail,
+        ) from None

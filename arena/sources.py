@@ -1,0 +1,222 @@
+"""Where an agent comes from: a built-in, a package folder, or the registry.
+
+``resolve_agent("random")``, ``resolve_agent("./my-agent")`` and
+``resolve_agent("c4-dqn@1.2.0")`` all return an :class:`AgentSource`, which can
+say what it supports and build one agent instance per seat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from arena import __version__
+from arena.errors import ArenaError
+from arena.manifest import MANIFEST, Manifest, check_requires, load_manifest
+from arena.protocol import AgentContext
+from arena.registry import BuiltinAgent, builtin_agents, env_specs
+from arena.result import AgentInfo
+
+_SKIP_DIRS = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+def arena_home() -> Path:
+    """The data folder: ``$ARENA_HOME`` or ``./.arena``."""
+    return Path(os.environ.get("ARENA_HOME", ".arena"))
+
+
+def content_hash(package_dir: Path) -> str:
+    """sha256 over every file's relative path and bytes, in sorted order.
+
+    Caches (``__pycache__``, ``.pyc``) are left out so that running a package
+    does not change its identity.
+    """
+    digest = hashlib.sha256()
+    files = []
+    for root, dirs, names in os.walk(package_dir):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in names:
+            if not name.endswith((".pyc", ".pyo")):
+                files.append(Path(root) / name)
+    for file in sorted(files, key=lambda p: p.relative_to(package_dir).as_posix()):
+        rel = file.relative_to(package_dir).as_posix()
+        digest.update(rel.encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class AgentLoadError(Exception):
+    """The package's own code failed while loading (import or missing callable)."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+@dataclass
+class AgentSource:
+    """One agent version, ready to build instances for the seats it fills."""
+
+    info: AgentInfo
+    envs: tuple[str, ...] | None
+    roles: tuple[str, ...] | None
+    builtin: BuiltinAgent | None = None
+    manifest: Manifest | None = None
+    package_dir: Path | None = None
+    _factory: Callable[[AgentContext], Any] | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.info.name
+
+    def supports(self, env_id: str) -> bool:
+        return self.envs is None or env_id in self.envs
+
+    def can_fill(self, role: str) -> bool:
+        return self.roles is None or role in self.roles
+
+    def factory(self) -> Callable[[AgentContext], Any]:
+        """Return ``make_agent``, importing the package's entry point on first use.
+
+        Raises:
+            AgentLoadError: the module failed to import or lacks the callable;
+                ``detail`` holds the package's traceback.
+        """
+        if self._factory is None:
+            if self.builtin is not None:
+                self._factory = self.builtin.factory
+            else:
+                assert self.manifest is not None and self.package_dir is not None
+                self._factory = _import_entry(self.manifest, self.package_dir)
+        return self._factory
+
+
+def _import_entry(manifest: Manifest, package_dir: Path) -> Callable[[AgentContext], Any]:
+    """Import ``entry`` with the package folder first on ``sys.path``.
+
+    Modules loaded from the package are dropped from ``sys.modules`` afterwards, so
+    that two packages that both ship ``agent.py`` can play in one process (the
+    loaded functions keep their modules alive).
+    """
+    folder = str(package_dir.resolve())
+    before = set(sys.modules)
+    sys.path.insert(0, folder)
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(manifest.module)
+        factory = getattr(module, manifest.callable_name, None)
+    except BaseException as exc:  # the package's code may raise anything, even SystemExit
+        detail = traceback.format_exc()
+        raise AgentLoadError(
+            f"importing '{manifest.module}' failed: {type(exc).__name__}: {exc}", detail
+        ) from None
+    finally:
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if file.startswith(folder):
+                del sys.modules[name]
+    if not callable(factory):
+        raise AgentLoadError(
+            f"module '{manifest.module}' has no callable '{manifest.callable_name}'",
+            f"{manifest.path}: entry = {manifest.entry!r}",
+        )
+    return factory
+
+
+def builtin_source(agent: BuiltinAgent) -> AgentSource:
+    info = AgentInfo(
+        name=agent.name,
+        version=__version__,
+        content_hash=f"builtin:{agent.name}@{__version__}",
+        kind=agent.kind,
+        learning_type=agent.learning_type,
+        source="builtin",
+    )
+    return AgentSource(info=info, envs=agent.envs, roles=None, builtin=agent)
+
+
+def package_source(package_dir: Path, *, source: str = "path") -> AgentSource:
+    """Load a package folder's manifest (not its code) into an :class:`AgentSource`."""
+    manifest = load_manifest(package_dir, known_envs=set(env_specs()))
+    check_requires(manifest)
+    info = AgentInfo(
+        name=manifest.name,
+        version=manifest.version,
+        content_hash=content_hash(package_dir),
+        kind=manifest.kind,
+        learning_type=manifest.learning_type,
+        source=source,
+        path=str(package_dir.resolve()),
+    )
+    return AgentSource(
+        info=info,
+        envs=manifest.envs,
+        roles=manifest.roles,
+        manifest=manifest,
+        package_dir=package_dir,
+    )
+
+
+def _registry_source(name: str, version: str | None) -> AgentSource | None:
+    root = arena_home() / "packages" / name
+    if not root.is_dir():
+        return None
+    if version is not None:
+        folder = root / version
+        return package_source(folder, source="registry") if folder.is_dir() else None
+    versions = []
+    for child in root.iterdir():
+        try:
+            versions.append((Version(child.name), child))
+        except InvalidVersion:
+            continue
+    if not versions:
+        return None
+    return package_source(max(versions)[1], source="registry")
+
+
+def resolve_agent(spec: str, *, base_dir: Path | None = None) -> AgentSource:
+    """Turn what a user typed into an agent source.
+
+    Order: a built-in name; then a path (relative to ``base_dir``, else the
+    current folder) holding ``agent.toml``; then ``name@version`` or ``name``
+    (latest version) in the registry under ``$ARENA_HOME/packages``.
+
+    Raises:
+        ArenaError: nothing matched, or the package's manifest is invalid.
+    """
+    builtins = builtin_agents()
+    if spec in builtins:
+        return builtin_source(builtins[spec])
+    path = Path(spec).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    if path.is_dir():
+        return package_source(path)
+    if path.is_file():
+        if path.name == MANIFEST:
+            return package_source(path.parent)
+        raise ArenaError(
+            f"agent '{spec}': {path} is a file; pass the package folder that holds {MANIFEST}"
+        )
+    name, _, version = spec.partition("@")
+    if "/" not in spec and name:
+        found = _registry_source(name, version or None)
+        if found is not None:
+            return found
+    known = ", ".join(sorted(builtins))
+    raise ArenaError(
+        f"unknown agent '{spec}': not a built-in ({known}), a package folder, "
+        "or a submitted name[@version]"
+    )

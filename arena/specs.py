@@ -1,0 +1,83 @@
+"""What the platform knows about an environment: its sides, roles and scoring.
+
+``envs/`` fills the registry with :class:`EnvSpec` objects; ``arena/`` only reads
+them, so the platform never imports a game.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TeamScore = Literal["sum", "mean"]
+
+
+@dataclass(frozen=True)
+class Side:
+    """The seats one package fills in a match.
+
+    Attributes:
+        role: role name, e.g. ``player``, ``adversary``.
+        seats: PettingZoo agent names of the seats, e.g. ``("adversary_0", ...)``.
+        team: sides with the same team index share one result (cooperative roles).
+    """
+
+    role: str
+    seats: tuple[str, ...]
+    team: int
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One arena environment, keyed by its PettingZoo module name.
+
+    Attributes:
+        env_id: arena env id, e.g. ``connect_four_v3``.
+        family: ``classic``, ``mpe`` or ``atari``.
+        sides: the sides of a match, in the order ``arena match`` fills them.
+        turn_based: True for AEC turn-taking games; False for simultaneous moves
+            (the runner then drives the parallel API).
+        action_mask: observations are dicts with ``observation`` and ``action_mask``.
+        team_score: how a team's seat returns become its score (``sum`` or ``mean``);
+            teams are ranked by score, higher is better.
+        make_aec: factory returning a fresh PettingZoo AEC env.
+        make_parallel: factory returning a fresh PettingZoo parallel env, or None.
+        render_text: optional text renderer ``(aec_env) -> str`` for the terminal.
+        version: version of the package providing the game (stored with matches).
+        requires: import names needed to build the env (for availability checks).
+        description: one line for ``arena envs``.
+    """
+
+    env_id: str
+    family: str
+    sides: tuple[Side, ...]
+    turn_based: bool
+    action_mask: bool
+    team_score: TeamScore
+    make_aec: Callable[..., Any]
+    make_parallel: Callable[..., Any] | None = None
+    render_text: Callable[[Any], str] | None = None
+    version: str = ""
+    requires: tuple[str, ...] = ()
+    description: str = ""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Role names in side order, without repeats."""
+        return tuple(dict.fromkeys(side.role for side in self.sides))
+
+    @property
+    def teams(self) -> tuple[int, ...]:
+        """Team indices in side order, without repeats."""
+        return tuple(dict.fromkeys(side.team for side in self.sides))
+
+    @property
+    def symmetric(self) -> bool:
+        """True when every side has the same role (e.g. both board-game players)."""
+        return len(self.roles) == 1 and len(self.sides) > 1
+
+    def seat_side(self) -> dict[str, Side]:
+        """Map every seat to its side."""
+        return {seat: side for side in self.sides for seat in side.seats}

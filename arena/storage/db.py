@@ -1,0 +1,89 @@
+"""Engines, sessions and migrations.
+
+SQLite by default at ``$ARENA_HOME/arena.db`` in WAL mode; any SQLAlchemy URL
+(PostgreSQL for a shared deployment) through ``--db`` or ``ARENA_DB``. The schema
+is always built by Alembic migrations, never by ``create_all``, so a database
+made today upgrades cleanly tomorrow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from arena.errors import ArenaError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration; tests check it against the migration scripts so that
+# opening an up-to-date database needs no scan of the scripts.
+HEAD = "0001"
+
+
+def default_url() -> str:
+    """``$ARENA_DB`` or SQLite at ``$ARENA_HOME/arena.db`` (default ``./.arena``)."""
+    url = os.environ.get("ARENA_DB")
+    if url:
+        return url
+    home = Path(os.environ.get("ARENA_HOME", ".arena"))
+    return f"sqlite:///{home / 'arena.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (leaderboard, reports) run while the single writer writes;
+    # NORMAL sync is durable across process crashes, which is what resume needs.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def connect(url: str | None = None, *, migrate: bool = True) -> Engine:
+    """Open (and create or upgrade) the database at ``url``.
+
+    Raises:
+        ArenaError: the URL is malformed or the database cannot be opened.
+    """
+    url = url or default_url()
+    try:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        engine = create_engine(url)
+    except Exception as exc:
+        raise ArenaError(f"database URL {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is already there)."""
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except Exception as exc:
+        raise ArenaError(f"cannot open database {engine.url!r}: {exc}") from None
+    if current == HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,145 @@
+"""The schema. Every match row carries what replays it: env id and version, seed,
+agent versions (content hashes) and the action log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Agent(Base):
+    """An agent by name; its versions hold the code."""
+
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    versions: Mapped[list[AgentVersion]] = relationship(back_populates="agent")
+
+
+class AgentVersion(Base):
+    """One immutable version of an agent, identified by its content hash."""
+
+    __tablename__ = "agent_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    version: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    learning_type: Mapped[str] = mapped_column(String(128), default="")
+    source: Mapped[str] = mapped_column(String(16))  # builtin | path | registry | human
+    path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    agent: Mapped[Agent] = relationship(back_populates="versions")
+
+
+class Tournament(Base):
+    __tablename__ = "tournaments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    env_id: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_path: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    runs: Mapped[list[Run]] = relationship(back_populates="tournament")
+
+
+class Run(Base):
+    """One run of a tournament: its plan is fixed when it starts, so it can resume."""
+
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("tournament_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"))
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished
+    plan_hash: Mapped[str] = mapped_column(String(64))
+    planned: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    tournament: Mapped[Tournament] = relationship(back_populates="runs")
+
+
+class Match(Base):
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("run_id", "game_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    game_key: Mapped[str | None] = mapped_column(String(128))
+    env_id: Mapped[str] = mapped_column(String(64), index=True)
+    env_version: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int]
+    steps: Mapped[int]
+    duration_s: Mapped[float]
+    rated: Mapped[bool] = mapped_column(default=True)
+    actions: Mapped[list[Any]] = mapped_column(JSON)
+    outputs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="match", order_by="Participant.id"
+    )
+
+
+class Participant(Base):
+    """One seat of a match."""
+
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"), index=True)
+    agent_version_id: Mapped[int] = mapped_column(ForeignKey("agent_versions.id"), index=True)
+    slot: Mapped[int]  # which of the match's agents (0-based, in side order)
+    label: Mapped[str] = mapped_column(String(80))
+    seat: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(64))
+    team: Mapped[int]
+    reward: Mapped[float]
+    rank: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(8))  # win | draw | loss
+    forfeit_reason: Mapped[str | None] = mapped_column(String(16))
+    error_text: Mapped[str | None] = mapped_column(Text)
+    match: Mapped[Match] = relationship(back_populates="participants")
+    agent_version: Mapped[AgentVersion] = relationship()
+
+
+class Rating(Base):
+    """The current TrueSkill rating of one agent version on one env."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("agent_version_id", "env_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_version_id: Mapped[int] = mapped_column(ForeignKey("agent_versions.id"))
+    env_id: Mapped[str] = mapped_column(String(64), index=True)
+    mu: Mapped[float]
+    sigma: Mapped[float]
+    games: Mapped[int] = mapped_column(default=0)
+    wins: Mapped[int] = mapped_column(default=0)
+    draws: Mapped[int] = mapped_column(default=0)
+    losses: Mapped[int] = mapped_column(default=0)
+    forfeits: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    agent_version: Mapped[AgentVersion] = relationship()
+
+
+class RatingHistory(Base):
+    """A rating after each rated match, for history plots."""
+
+    __tablename__ = "rating_history"
+    __table_args__ = (Index("ix_rating_history_rating", "rating_id", "match_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("ratings.id"))
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"))
+    mu: Mapped[float]
+    sigma: Mapped[float]

@@ -1,0 +1,31 @@
+"""Registers the tournament services the platform's CLI calls (``arena.plugins``)."""
+
+from __future__ import annotations
+
+from arena.registry import register_service
+
+
+def register() -> None:
+    """Offer the rater, the tournament runner and the leaderboard to ``arena``.
+
+    Imports happen on first use so ``arena --help`` stays fast.
+    """
+
+    def rater():  # type: ignore[no-untyped-def]
+        from tournaments.rating import RatingSystem
+
+        return RatingSystem()
+
+    def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tournaments.run import run_tournament
+
+        return run_tournament(*args, **kwargs)
+
+    def board(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tournaments.leaderboard import leaderboard
+
+        return leaderboard(*args, **kwargs)
+
+    register_service("rater", rater)
+    register_service("tournament.run", run)
+    register_service("leaderboard", board)
