@@ -1,0 +1,1 @@
+"""Tournament support for the arena: player ratings and match organisation."""
