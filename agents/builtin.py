@@ -1,0 +1,49 @@
+"""Registers the built-in agents with the arena (the ``arena.plugins`` entry point).
+
+``register`` runs whenever the arena loads its plugins, so this module imports
+nothing heavy: each factory imports its agent module on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arena.protocol import AgentContext
+from arena.registry import BuiltinAgent, register_builtin
+
+
+def _make_random(ctx: AgentContext) -> Any:
+    from agents.random_agent import make_agent
+
+    return make_agent(ctx)
+
+
+def _make_one_ply(ctx: AgentContext) -> Any:
+    from agents.one_ply import make_agent
+
+    return make_agent(ctx)
+
+
+def register() -> None:
+    """Register every built-in agent."""
+    register_builtin(
+        BuiltinAgent(
+            name="random",
+            factory=_make_random,
+            envs=None,
+            kind="scripted",
+            learning_type="Random",
+            description="Uniformly random legal action (seeded)",
+        )
+    )
+    register_builtin(
+        BuiltinAgent(
+            name="one-ply",
+            factory=_make_one_ply,
+            # Kept in sync with agents.one_ply.ENVS, not imported to stay cheap.
+            envs=("connect_four_v3", "tictactoe_v3"),
+            kind="search",
+            learning_type="One-ply lookahead",
+            description="Wins if it can, else blocks an immediate loss, else random",
+        )
+    )
