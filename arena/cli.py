@@ -45,9 +45,11 @@ def _run(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except ArenaError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        # Plain writes: one unwrapped line a script can match, whatever the terminal width.
+        message = " ".join(str(exc).splitlines())
+        sys.stderr.write(f"error: {message}\n")
         if State.verbose and exc.detail:
-            err.print(exc.detail, markup=False, highlight=False)
+            sys.stderr.write(exc.detail.rstrip() + "\n")
         raise typer.Exit(1) from None
 
 
