@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from arena.registry import env_specs
@@ -24,7 +23,7 @@ def env_catalogue() -> list[dict[str, Any]]:
                 "action_mask": spec.action_mask,
                 "team_score": spec.team_score,
                 "version": spec.version,
-                "available": all(importlib.util.find_spec(m) for m in spec.requires),
+                "available": not spec.missing(),
                 "description": spec.description,
             }
         )

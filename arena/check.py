@@ -6,7 +6,6 @@ against ``random`` is reported with its own traceback before it enters anything.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +64,7 @@ def check_package(path: Path, *, env_id: str | None = None, seed: int = 0) -> Ch
     opponent = builtin_source(builtin_agents()["random"])
     for env in [env_id] if env_id else list(source.manifest.envs):
         spec = get_env(env)
-        if not all(importlib.util.find_spec(mod) for mod in spec.requires):
+        if spec.missing():
             report.envs_skipped.append(env)
             continue
         filled = False
@@ -86,8 +85,13 @@ def check_package(path: Path, *, env_id: str | None = None, seed: int = 0) -> Ch
                         detail=seat.error,
                     )
             report.smoke.append(
-                {"env": env, "side": side_index, "role": side.role, "steps": result.steps,
-                 "rank": result.side_ranks[side_index]}
+                {
+                    "env": env,
+                    "side": side_index,
+                    "role": side.role,
+                    "steps": result.steps,
+                    "rank": result.side_ranks[side_index],
+                }
             )
         if not filled:
             raise ArenaError(

@@ -63,7 +63,9 @@ def main_options(
         str | None,
         typer.Option(help="SQLAlchemy database URL [env: ARENA_DB; default $ARENA_HOME/arena.db]"),
     ] = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show agent tracebacks.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Show agent tracebacks.")
+    ] = False,
 ) -> None:
     """A competition arena for multi-agent reinforcement learning."""
     State.db = db
@@ -90,8 +92,12 @@ def envs_command(
             for s in r["sides"]
         )
         table.add_row(
-            r["env"], r["family"], sides, "turn-based" if r["turn_based"] else "simultaneous",
-            "yes" if r["action_mask"] else "", "yes" if r["available"] else "no (extra)",
+            r["env"],
+            r["family"],
+            sides,
+            "turn-based" if r["turn_based"] else "simultaneous",
+            "yes" if r["action_mask"] else "",
+            "yes" if r["available"] else "no (extra)",
         )
     out.print(table)
 
@@ -99,11 +105,17 @@ def envs_command(
 @app.command("match")
 def match_command(
     env: Annotated[str, typer.Argument(help="Env id, e.g. connect_four_v3.")],
-    agents: Annotated[list[str], typer.Argument(help="Agents in side order: built-in, path or name[@version].")],
-    games: Annotated[int, typer.Option(help="Number of games; seats alternate in symmetric games.")] = 1,
+    agents: Annotated[
+        list[str], typer.Argument(help="Agents in side order: built-in, path or name[@version].")
+    ],
+    games: Annotated[
+        int, typer.Option(help="Number of games; seats alternate in symmetric games.")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Root seed: the same seed replays the same games.")] = 0,
     move_timeout: Annotated[float, typer.Option(help="Seconds allowed for one act call.")] = 1.0,
-    memory_mb: Annotated[int | None, typer.Option(help="Memory cap per sandboxed agent (MiB).")] = None,
+    memory_mb: Annotated[
+        int | None, typer.Option(help="Memory cap per sandboxed agent (MiB).")
+    ] = None,
     record: Annotated[bool, typer.Option(help="Store the matches and update ratings.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -126,7 +138,11 @@ def match_command(
     for label, row in report.summary.items():
         forfeits = ", ".join(f"{k} {v}" for k, v in row["forfeits"].items()) or "0"
         table.add_row(
-            label, str(row["wins"]), str(row["draws"]), str(row["losses"]), forfeits,
+            label,
+            str(row["wins"]),
+            str(row["draws"]),
+            str(row["losses"]),
+            forfeits,
             f"{row['mean_return']:.3f}",
         )
     out.print(table)
@@ -149,7 +165,10 @@ def agent_check_command(
         return
     out.print(f"ok: {report.name} {report.version} ({report.content_hash[:12]})")
     for smoke in report.smoke:
-        out.print(f"  smoke match on {smoke['env']} as {smoke['role']}: {smoke['steps']} steps, no forfeit")
+        out.print(
+            f"  smoke match on {smoke['env']} as {smoke['role']}: "
+            f"{smoke['steps']} steps, no forfeit"
+        )
     for env_id in report.envs_skipped:
         out.print(f"  skipped {env_id}: not installed here (optional extra)")
 
@@ -195,12 +214,37 @@ def _board(**kwargs: Any) -> list[Any]:
 
 def _print_board(rows: list[Any], title: str) -> None:
     table = Table(title=title)
-    for col in ("rank", "env", "agent", "version", "kind", "mu", "sigma", "mu-3σ", "games", "W", "D", "L"):
-        table.add_column(col, justify="left" if col in ("env", "agent", "version", "kind") else "right")
+    for col in (
+        "rank",
+        "env",
+        "agent",
+        "version",
+        "kind",
+        "mu",
+        "sigma",
+        "mu-3σ",
+        "games",
+        "W",
+        "D",
+        "L",
+    ):
+        table.add_column(
+            col, justify="left" if col in ("env", "agent", "version", "kind") else "right"
+        )
     for r in rows:
         table.add_row(
-            str(r.rank), r.env, r.agent, r.version, r.kind, f"{r.mu:.2f}", f"{r.sigma:.2f}",
-            f"{r.score:.2f}", str(r.games), str(r.wins), str(r.draws), str(r.losses),
+            str(r.rank),
+            r.env,
+            r.agent,
+            r.version,
+            r.kind,
+            f"{r.mu:.2f}",
+            f"{r.sigma:.2f}",
+            f"{r.score:.2f}",
+            str(r.games),
+            str(r.wins),
+            str(r.draws),
+            str(r.losses),
         )
     out.print(table)
 

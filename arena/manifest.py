@@ -27,7 +27,15 @@ MANIFEST = "agent.toml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 ENTRY_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 KINDS = (
-    "tabular", "dqn", "maddpg", "sac", "policy-gradient", "search", "scripted", "human", "other",
+    "tabular",
+    "dqn",
+    "maddpg",
+    "sac",
+    "policy-gradient",
+    "search",
+    "scripted",
+    "human",
+    "other",
 )
 PROTOCOLS = (1,)
 TOP_KEYS = ("protocol", "agent")
@@ -111,9 +119,7 @@ def load_manifest(package_dir: Path, *, known_envs: set[str] | None = None) -> M
             )
     protocol = data.get("protocol", 1)
     if isinstance(protocol, bool) or protocol not in PROTOCOLS:
-        raise ArenaError(
-            f"{path}: protocol: expected one of {list(PROTOCOLS)}, got {protocol!r}"
-        )
+        raise ArenaError(f"{path}: protocol: expected one of {list(PROTOCOLS)}, got {protocol!r}")
     agent = data.get("agent")
     if not isinstance(agent, dict):
         raise ArenaError(f"{path}: missing [agent] table")
@@ -157,9 +163,7 @@ def load_manifest(package_dir: Path, *, known_envs: set[str] | None = None) -> M
                 )
     kind = agent.get("kind", "other")
     if kind not in KINDS:
-        raise ArenaError(
-            f"{path}: [agent].kind: {kind!r} is not one of: {', '.join(KINDS)}"
-        )
+        raise ArenaError(f"{path}: [agent].kind: {kind!r} is not one of: {', '.join(KINDS)}")
     python_requires = agent.get("python_requires")
     if python_requires is not None:
         try:

@@ -52,9 +52,7 @@ def play_series(
     """
     n = len(sources)
     labels = unique_labels([s.label for s in sources])
-    factory = spec.make_aec if spec.turn_based else spec.make_parallel
-    assert factory is not None
-    env = factory(**(env_kwargs or {}))
+    env = spec.build(**(env_kwargs or {}))
     rotation = n if spec.symmetric else 1
     results = []
     for game in range(games):
@@ -147,9 +145,10 @@ def play_and_record(
     if games < 1:
         raise ArenaError(f"--games must be at least 1, got {games}")
     spec = get_env(env_id)
+    spec.require()  # a missing optional dependency is bad input, reported before anything
     sources = [resolve_agent(a) for a in agents]
     owners = side_owners(spec, len(sources))
-    for source, sides in zip(sources, owners):
+    for source, sides in zip(sources, owners, strict=True):
         if not source.supports(env_id):
             raise ArenaError(
                 f"agent '{source.label}' does not declare env '{env_id}' "

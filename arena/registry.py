@@ -73,9 +73,7 @@ def get_env(env_id: str) -> EnvSpec:
     try:
         return _ENVS[env_id]
     except KeyError:
-        raise ArenaError(
-            f"unknown env '{env_id}' (run 'arena envs' for the list)"
-        ) from None
+        raise ArenaError(f"unknown env '{env_id}' (run 'arena envs' for the list)") from None
 
 
 def builtin_agents() -> dict[str, BuiltinAgent]:

@@ -200,10 +200,7 @@ def play_match(
     owners = side_owners(spec, len(sources))
     labels = unique_labels([s.label for s in sources])
     if env is None:
-        factory = spec.make_aec if spec.turn_based else spec.make_parallel
-        if factory is None:
-            raise ArenaError(f"{spec.env_id}: no parallel factory for a simultaneous env")
-        env = factory(**(env_kwargs or {}))
+        env = spec.build(**(env_kwargs or {}))
 
     started = time.perf_counter()
     actions: list[list[Any]] = []
@@ -290,9 +287,7 @@ def play_match(
             raise _Forfeit(seat.name, "error", _format_exc(exc)) from None
         elapsed = time.perf_counter() - t0
         if elapsed > move_timeout:
-            raise _Forfeit(
-                seat.name, "timeout", f"act took {elapsed:.3f}s, limit {move_timeout}s"
-            )
+            raise _Forfeit(seat.name, "timeout", f"act took {elapsed:.3f}s, limit {move_timeout}s")
         clean, problem = seat.check(action, mask)
         if problem is not None:
             raise _Forfeit(seat.name, "illegal", problem)
@@ -383,9 +378,7 @@ def _rank(spec: EnvSpec, results: list[SeatResult], n_agents: int) -> list[int]:
         if team in forfeited:
             team_rank[team] = 1 + len(score) - len(forfeited)
         else:
-            better = sum(
-                1 for t in score if t not in forfeited and score[t] > score[team]
-            )
+            better = sum(1 for t in score if t not in forfeited and score[t] > score[team])
             team_rank[team] = 1 + better
     owner_team = {}
     for r in results:

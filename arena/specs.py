@@ -6,9 +6,12 @@ them, so the platform never imports a game.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from arena.errors import ArenaError
 
 TeamScore = Literal["sum", "mean"]
 
@@ -77,6 +80,33 @@ class EnvSpec:
     def symmetric(self) -> bool:
         """True when every side has the same role (e.g. both board-game players)."""
         return len(self.roles) == 1 and len(self.sides) > 1
+
+    def missing(self) -> tuple[str, ...]:
+        """Import names in ``requires`` that are not installed (empty when playable)."""
+        return tuple(name for name in self.requires if importlib.util.find_spec(name) is None)
+
+    def require(self) -> None:
+        """Raise an ArenaError naming what is missing when the env cannot be built."""
+        missing = self.missing()
+        if missing:
+            hint = " (pip install 'arena[atari]')" if self.family == "atari" else ""
+            raise ArenaError(
+                f"env '{self.env_id}' needs {', '.join(missing)}, not installed{hint}"
+            )
+
+    def build(self, **kwargs: Any) -> Any:
+        """A fresh env in the API the runner drives: AEC if turn-based, else parallel.
+
+        ``kwargs`` override the spec's default ``kwargs``.
+
+        Raises:
+            ArenaError: the env's optional dependencies are not installed.
+        """
+        self.require()
+        factory = self.make_aec if self.turn_based else self.make_parallel
+        if factory is None:
+            raise ArenaError(f"env '{self.env_id}' has no parallel factory")
+        return factory(**{**self.kwargs, **kwargs})
 
     def seat_side(self) -> dict[str, Side]:
         """Map every seat to its side."""

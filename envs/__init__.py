@@ -7,17 +7,12 @@ registry; importing it never imports a game library.
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from arena.errors import ArenaError
 from arena.registry import get_env
 
 __all__ = ["available", "make", "make_parallel", "missing_requirements"]
-
-# pip extra that provides each optional family (for the error hint).
-_EXTRAS = {"atari": "arena[atari]"}
-
 
 def missing_requirements(env_id: str) -> tuple[str, ...]:
     """Return the import names ``env_id`` needs that are not installed.
@@ -32,8 +27,7 @@ def missing_requirements(env_id: str) -> tuple[str, ...]:
     Raises:
         ArenaError: if ``env_id`` is unknown.
     """
-    spec = get_env(env_id)
-    return tuple(name for name in spec.requires if importlib.util.find_spec(name) is None)
+    return get_env(env_id).missing()
 
 
 def available(env_id: str) -> bool:
@@ -46,14 +40,6 @@ def available(env_id: str) -> bool:
         ArenaError: if ``env_id`` is unknown.
     """
     return not missing_requirements(env_id)
-
-
-def _check_available(env_id: str, family: str) -> None:
-    missing = missing_requirements(env_id)
-    if missing:
-        hint = _EXTRAS.get(family)
-        install = f" (pip install '{hint}')" if hint else ""
-        raise ArenaError(f"env '{env_id}' needs {', '.join(missing)}, not installed{install}")
 
 
 def make(env_id: str, **kwargs: Any) -> Any:
@@ -73,7 +59,7 @@ def make(env_id: str, **kwargs: Any) -> Any:
         ArenaError: if ``env_id`` is unknown or its requirements are missing.
     """
     spec = get_env(env_id)
-    _check_available(env_id, spec.family)
+    spec.require()
     return spec.make_aec(**{**spec.kwargs, **kwargs})
 
 
@@ -94,5 +80,5 @@ def make_parallel(env_id: str, **kwargs: Any) -> Any:
     spec = get_env(env_id)
     if spec.make_parallel is None:
         raise ArenaError(f"env '{env_id}' is turn-based and has no parallel API; use make()")
-    _check_available(env_id, spec.family)
+    spec.require()
     return spec.make_parallel(**{**spec.kwargs, **kwargs})

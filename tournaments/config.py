@@ -24,8 +24,16 @@ else:  # pragma: no cover
 FORMATS = ("round-robin",)
 PLANNED_FORMATS = ("gauntlet", "swiss", "knockout", "ladder", "free-for-all")
 TOP_KEYS = ("tournament", "limits", "schedule", "entrants")
-TOURNAMENT_KEYS = ("name", "env", "format", "games_per_pairing", "rounds", "seed", "description",
-                   "env_kwargs")
+TOURNAMENT_KEYS = (
+    "name",
+    "env",
+    "format",
+    "games_per_pairing",
+    "rounds",
+    "seed",
+    "description",
+    "env_kwargs",
+)
 LIMIT_KEYS = ("move_timeout_s", "init_timeout_s", "memory_mb")
 SCHEDULE_KEYS = ("every", "cron")
 ENTRANT_KEYS = ("agent",)
@@ -110,8 +118,7 @@ def load_tournament(path: Path) -> TournamentConfig:
                 f"(available: {', '.join(FORMATS)})"
             )
         raise ArenaError(
-            f"{path}: [tournament].format: unknown format {fmt!r} "
-            f"(available: {', '.join(FORMATS)})"
+            f"{path}: [tournament].format: unknown format {fmt!r} (available: {', '.join(FORMATS)})"
         )
     games = _int(path, "[tournament].games_per_pairing", table.get("games_per_pairing", 2), 1)
     seed = _int(path, "[tournament].seed", table.get("seed", 0), 0)
@@ -132,11 +139,13 @@ def load_tournament(path: Path) -> TournamentConfig:
     defaults = Limits()
     limits = Limits(
         move_timeout_s=_positive(
-            path, "[limits].move_timeout_s",
+            path,
+            "[limits].move_timeout_s",
             limits_table.get("move_timeout_s", defaults.move_timeout_s),
         ),
         init_timeout_s=_positive(
-            path, "[limits].init_timeout_s",
+            path,
+            "[limits].init_timeout_s",
             limits_table.get("init_timeout_s", defaults.init_timeout_s),
         ),
         memory_mb=(
@@ -156,14 +165,14 @@ def load_tournament(path: Path) -> TournamentConfig:
         not isinstance(schedule["every"], str) or not EVERY_RE.match(schedule["every"])
     ):
         raise ArenaError(
-            f"{path}: [schedule].every: expected a duration like \"30m\", \"24h\" or \"7d\", "
+            f'{path}: [schedule].every: expected a duration like "30m", "24h" or "7d", '
             f"got {schedule['every']!r}"
         )
     if "cron" in schedule and (
         not isinstance(schedule["cron"], str) or len(schedule["cron"].split()) != 5
     ):
         raise ArenaError(
-            f"{path}: [schedule].cron: expected five cron fields like \"0 3 * * *\", "
+            f'{path}: [schedule].cron: expected five cron fields like "0 3 * * *", '
             f"got {schedule['cron']!r}"
         )
 

@@ -54,13 +54,25 @@ def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
     return out
 
 
-def _row(env: str, version: m.AgentVersion, mu: float, sigma: float, counts: dict[str, int]) -> LeaderboardRow:
+def _row(
+    env: str, version: m.AgentVersion, mu: float, sigma: float, counts: dict[str, int]
+) -> LeaderboardRow:
     return LeaderboardRow(
-        rank=0, env=env, agent=version.agent.name, version=version.version,
-        hash=version.content_hash, kind=version.kind, learning_type=version.learning_type,
-        mu=round(mu, 4), sigma=round(sigma, 4), score=round(mu - 3 * sigma, 4),
-        games=counts["games"], wins=counts["wins"], draws=counts["draws"],
-        losses=counts["losses"], forfeits=counts["forfeits"],
+        rank=0,
+        env=env,
+        agent=version.agent.name,
+        version=version.version,
+        hash=version.content_hash,
+        kind=version.kind,
+        learning_type=version.learning_type,
+        mu=round(mu, 4),
+        sigma=round(sigma, 4),
+        score=round(mu - 3 * sigma, 4),
+        games=counts["games"],
+        wins=counts["wins"],
+        draws=counts["draws"],
+        losses=counts["losses"],
+        forfeits=counts["forfeits"],
     )
 
 
@@ -85,10 +97,19 @@ def leaderboard(
         if env_id is not None:
             query = query.where(m.Rating.env_id == env_id)
         rows = [
-            _row(r.env_id, r.agent_version, r.mu, r.sigma, {
-                "games": r.games, "wins": r.wins, "draws": r.draws,
-                "losses": r.losses, "forfeits": r.forfeits,
-            })
+            _row(
+                r.env_id,
+                r.agent_version,
+                r.mu,
+                r.sigma,
+                {
+                    "games": r.games,
+                    "wins": r.wins,
+                    "draws": r.draws,
+                    "losses": r.losses,
+                    "forfeits": r.forfeits,
+                },
+            )
             for r in session.scalars(query)
         ]
         return _ranked(rows)
@@ -105,10 +126,7 @@ def _tournament_rows(session: Session, name: str, env_id: str | None) -> list[Le
     current: dict[int, MuSigma] = {}
     counts: dict[int, dict[str, int]] = {}
     matches = session.scalars(
-        select(m.Match)
-        .join(m.Run)
-        .where(m.Run.tournament_id == tournament.id)
-        .order_by(m.Match.id)
+        select(m.Match).join(m.Run).where(m.Run.tournament_id == tournament.id).order_by(m.Match.id)
     )
     for match in matches:
         seats = [(p.agent_version_id, p.team, p.rank) for p in match.participants]
@@ -128,7 +146,8 @@ def _tournament_rows(session: Session, name: str, env_id: str | None) -> list[Le
             c[{"win": "wins", "draw": "draws", "loss": "losses"}[p.outcome]] += 1
             c["forfeits"] += p.agent_version_id in forfeited
     versions = {
-        v.id: v for v in session.scalars(select(m.AgentVersion).where(m.AgentVersion.id.in_(current)))
+        v.id: v
+        for v in session.scalars(select(m.AgentVersion).where(m.AgentVersion.id.in_(current)))
     }
     return [
         _row(tournament.env_id, versions[vid], ms.mu, ms.sigma, counts[vid])

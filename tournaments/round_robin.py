@@ -29,7 +29,9 @@ class PlannedGame:
     seed: int
 
 
-def round_robin(n_entrants: int, games_per_pairing: int, *, seed: int, run: int) -> list[PlannedGame]:
+def round_robin(
+    n_entrants: int, games_per_pairing: int, *, seed: int, run: int
+) -> list[PlannedGame]:
     """Plan every pairing of ``n_entrants`` for ``games_per_pairing`` games each.
 
     Games are interleaved by round (all pairings' game 0, then game 1...), so a run

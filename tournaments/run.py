@@ -94,12 +94,12 @@ def plan_for(config: TournamentConfig, spec: EnvSpec, run: int) -> list[PlannedG
             f"{config.path}: [tournament].format: round-robin needs a two-sided env; "
             f"{spec.env_id} has {len(spec.sides)} side(s) in {len(spec.teams)} team(s)"
         )
-    return round_robin(
-        len(config.entrants), config.games_per_pairing, seed=config.seed, run=run
-    )
+    return round_robin(len(config.entrants), config.games_per_pairing, seed=config.seed, run=run)
 
 
-def _plan_hash(config: TournamentConfig, sources: list[AgentSource], plan: list[PlannedGame]) -> str:
+def _plan_hash(
+    config: TournamentConfig, sources: list[AgentSource], plan: list[PlannedGame]
+) -> str:
     blob = json.dumps(
         {
             "env": config.env_id,
@@ -130,6 +130,7 @@ def run_tournament(
     spec = get_env(config.env_id)
     sources = prepare_entrants(config, spec)
     plan_for(config, spec, 1)  # format errors surface before the database is touched
+    env = spec.build(**config.env_kwargs)
 
     engine = connect(db_url)
     sessions = session_factory(engine)
@@ -137,8 +138,11 @@ def run_tournament(
         tournament = session.scalar(select(m.Tournament).where(m.Tournament.name == config.name))
         if tournament is None:
             tournament = m.Tournament(
-                name=config.name, env_id=config.env_id, format=config.format,
-                config=config.raw, source_path=str(path.resolve()),
+                name=config.name,
+                env_id=config.env_id,
+                format=config.format,
+                config=config.raw,
+                source_path=str(path.resolve()),
             )
             session.add(tournament)
             session.flush()
@@ -168,8 +172,10 @@ def run_tournament(
             number = 1 if last is None else last.number + 1
             plan = plan_for(config, spec, number)
             run = m.Run(
-                tournament_id=tournament.id, number=number,
-                plan_hash=_plan_hash(config, sources, plan), planned=len(plan),
+                tournament_id=tournament.id,
+                number=number,
+                plan_hash=_plan_hash(config, sources, plan),
+                planned=len(plan),
             )
             session.add(run)
             session.flush()
@@ -177,17 +183,17 @@ def run_tournament(
         stored = set(session.scalars(select(m.Match.game_key).where(m.Match.run_id == run_id)))
 
     recorder = Recorder(engine, RatingSystem())
-    factory = spec.make_aec if spec.turn_based else spec.make_parallel
-    assert factory is not None
-    env = factory(**config.env_kwargs)
     played = forfeits = 0
     done = len(stored)
     for game in plan:
         if game.key in stored:
             continue
         result = play_match(
-            spec, [sources[i] for i in game.entrants], seed=game.seed,
-            limits=config.limits, env=env,
+            spec,
+            [sources[i] for i in game.entrants],
+            seed=game.seed,
+            limits=config.limits,
+            env=env,
         )
         if recorder.record(result, run_id=run_id, game_key=game.key) is not None:
             played += 1
@@ -201,6 +207,12 @@ def run_tournament(
         run.status, run.finished_at = "finished", utcnow()
     engine.dispose()
     return TournamentOutcome(
-        name=config.name, env_id=config.env_id, run=run_number, planned=len(plan),
-        played=played, already_stored=len(stored), resumed=resumed, forfeits=forfeits,
+        name=config.name,
+        env_id=config.env_id,
+        run=run_number,
+        planned=len(plan),
+        played=played,
+        already_stored=len(stored),
+        resumed=resumed,
+        forfeits=forfeits,
     )

@@ -90,8 +90,8 @@ def team_update(
     updated = rater.rate(groups, [team_rank[t] for t in teams])
     return {
         vid: MuSigma(float(new.mu), float(new.sigma))
-        for team, group in zip(teams, updated)
-        for vid, new in zip(members[team], group)
+        for team, group in zip(teams, updated, strict=True)
+        for vid, new in zip(members[team], group, strict=True)
     }
 
 
