@@ -17,6 +17,8 @@ demo: $(STAMP)
 	$(BIN)/arena tournament run tournaments/demo.toml
 
 test: $(STAMP)
+	$(BIN)/ruff check arena envs agents tournaments tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow" -q
 
 test-all: $(STAMP)

@@ -337,7 +337,7 @@ def play_match(
     for result in results:
         result.rank = side_ranks[result.side]
 
-    outputs = {}
+    outputs: dict[str, str] = {}
     for seat in seats.values():
         if seat.sink is not None and seat.sink.tell():
             label = labels[seat.owner]
@@ -369,18 +369,18 @@ def _rank(spec: EnvSpec, results: list[SeatResult], n_agents: int) -> list[int]:
         team_rewards.setdefault(r.team, []).append(r.reward)
         if r.forfeit:
             forfeited.add(r.team)
-    score = {}
+    score: dict[int, float] = {}
     for team, rewards in team_rewards.items():
         total = math.fsum(rewards)
         score[team] = total / len(rewards) if spec.team_score == "mean" else total
-    team_rank = {}
+    team_rank: dict[int, int] = {}
     for team in score:
         if team in forfeited:
             team_rank[team] = 1 + len(score) - len(forfeited)
         else:
             better = sum(1 for t in score if t not in forfeited and score[t] > score[team])
             team_rank[team] = 1 + better
-    owner_team = {}
+    owner_team: dict[int, int] = {}
     for r in results:
         owner_team.setdefault(r.side, r.team)
     return [team_rank[owner_team[i]] for i in range(n_agents)]
