@@ -118,7 +118,7 @@ def load_manifest(package_dir: Path, *, known_envs: set[str] | None = None) -> M
                 f"{path}: unknown key '{key}' (expected one of: {', '.join(TOP_KEYS)})"
             )
     protocol = data.get("protocol", 1)
-    if isinstance(protocol, bool) or protocol not in PROTOCOLS:
+    if type(protocol) is not int or protocol not in PROTOCOLS:
         raise ArenaError(f"{path}: protocol: expected one of {list(PROTOCOLS)}, got {protocol!r}")
     agent = data.get("agent")
     if not isinstance(agent, dict):
@@ -136,7 +136,7 @@ def load_manifest(package_dir: Path, *, known_envs: set[str] | None = None) -> M
         _check_type(path, key, agent[key], expected)
 
     name = agent["name"]
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise ArenaError(
             f"{path}: [agent].name: {name!r} must match {NAME_RE.pattern} "
             "(lower-case letters, digits, '.', '_', '-')"
@@ -147,7 +147,7 @@ def load_manifest(package_dir: Path, *, known_envs: set[str] | None = None) -> M
         raise ArenaError(
             f"{path}: [agent].version: {agent['version']!r} is not a PEP 440 version (e.g. 1.0.0)"
         ) from None
-    if not ENTRY_RE.match(agent["entry"]):
+    if not ENTRY_RE.fullmatch(agent["entry"]):
         raise ArenaError(
             f"{path}: [agent].entry: {agent['entry']!r} must be 'module:callable' "
             "(e.g. 'negamax:make_agent')"
@@ -221,7 +221,7 @@ def check_requires(manifest: Manifest) -> None:
                 f"{manifest.path}: [agent].requires: '{req.name}' is not installed in the arena "
                 "(the arena installs nothing; ask the organiser)"
             ) from None
-        if req.specifier and installed not in req.specifier:
+        if req.specifier and not req.specifier.contains(installed, prereleases=True):
             raise ArenaError(
                 f"{manifest.path}: [agent].requires: '{req_text}' but the arena has "
                 f"{req.name} {installed}"

@@ -66,18 +66,19 @@ class MatchResult:
         return totals
 
     def outcome(self, side: int) -> str:
-        """``win``, ``draw`` or ``loss`` for a side.
+        """``win``, ``draw`` or ``loss`` for the agent in slot ``side``.
 
-        A win is first place alone; a draw is first place shared with another
-        team; anything else is a loss. With a single team every match is a draw.
+        A win is first place with no other team sharing it; a draw is first place
+        shared with another team, or any finish of a match with a single team;
+        anything else (a forfeit included) is a loss.
         """
-        teams = {s.team: self.side_ranks[s.side] for s in self.seats}
-        mine = self.side_ranks[side]
-        best = min(teams.values())
-        if mine != best:
+        best = min(self.side_ranks)
+        if self.side_ranks[side] != best:
             return "loss"
-        shared = sum(1 for rank in teams.values() if rank == best)
-        return "win" if shared == 1 else "draw"
+        if len({s.team for s in self.seats}) == 1:
+            return "draw"
+        leaders = {s.team for s in self.seats if self.side_ranks[s.side] == best}
+        return "win" if len(leaders) == 1 else "draw"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,7 +8,6 @@ team ranks last; the other teams rank by their score so far.
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import time
 import traceback
@@ -21,10 +20,8 @@ import numpy as np
 from arena.errors import ArenaError
 from arena.protocol import AgentContext
 from arena.result import MatchResult, SeatResult
-from arena.sources import AgentLoadError, AgentSource
+from arena.sources import OUTPUT_LIMIT, AgentLoadError, AgentSource, BoundedOutput
 from arena.specs import EnvSpec
-
-OUTPUT_LIMIT = 64 * 1024  # bytes of an agent's printed output kept with the match
 
 
 @dataclass(frozen=True)
@@ -50,16 +47,6 @@ class _Forfeit(Exception):
         self.seat, self.reason, self.error = seat, reason, error
 
 
-class _Output(io.StringIO):
-    """A text sink that keeps only the first ``OUTPUT_LIMIT`` characters."""
-
-    def write(self, s: str) -> int:
-        room = OUTPUT_LIMIT - self.tell()
-        if room > 0:
-            super().write(s[:room])
-        return len(s)
-
-
 def side_owners(spec: EnvSpec, n_agents: int) -> list[list[int]]:
     """Which sides each of ``n_agents`` agents fills, in the env's side order.
 
@@ -75,9 +62,11 @@ def side_owners(spec: EnvSpec, n_agents: int) -> list[list[int]]:
     if n_agents == len(spec.teams):
         return [[i for i, s in enumerate(spec.sides) if s.team == t] for t in spec.teams]
     roles = ", ".join(s.role for s in spec.sides)
-    raise ArenaError(
-        f"{spec.env_id} needs {len(spec.sides)} agents, one per side ({roles}), got {n_agents}"
-    )
+    n_sides = len(spec.sides)
+    counts = f"{n_sides} agent{'s' if n_sides > 1 else ''}, one per side ({roles})"
+    if len(spec.teams) != n_sides:
+        counts += f", or {len(spec.teams)}, one per team"
+    raise ArenaError(f"{spec.env_id} needs {counts}, got {n_agents}")
 
 
 def unique_labels(names: Sequence[str]) -> list[str]:
@@ -154,17 +143,22 @@ class _Seat:
 
     name: str
     owner: int
+    source: AgentSource
     agent: Any
     check: Callable[[Any, Any], tuple[Any, str | None]]
-    sink: _Output | None = None
+    sink: BoundedOutput | None = None
     result: SeatResult = field(default=None)  # type: ignore[assignment]
 
 
 def _call(seat: _Seat, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call into an agent; untrusted output is captured rather than printed."""
+    """Call into an agent; a package's output is captured rather than printed."""
     if seat.sink is None:
         return fn(*args, **kwargs)
-    with contextlib.redirect_stdout(seat.sink), contextlib.redirect_stderr(seat.sink):
+    with (
+        contextlib.redirect_stdout(seat.sink),
+        contextlib.redirect_stderr(seat.sink),
+        seat.source.activated(),
+    ):
         return fn(*args, **kwargs)
 
 
@@ -244,8 +238,8 @@ def play_match(
                     device=device,
                     move_timeout_s=limits.move_timeout_s,
                 )
-                sink = None if source.builtin is not None else _Output()
-                seat = _Seat(seat_name, owner, None, _check_action(act_space), sink, result)
+                sink = None if source.builtin is not None else BoundedOutput()
+                seat = _Seat(seat_name, owner, source, None, _check_action(act_space), sink, result)
                 seats[seat_name] = seat
                 t0 = time.perf_counter()
                 try:
@@ -338,6 +332,9 @@ def play_match(
         result.rank = side_ranks[result.side]
 
     outputs: dict[str, str] = {}
+    for owner, source in enumerate(sources):
+        if source.import_output:
+            outputs[labels[owner]] = source.import_output
     for seat in seats.values():
         if seat.sink is not None and seat.sink.tell():
             label = labels[seat.owner]
@@ -358,32 +355,34 @@ def play_match(
 
 
 def _rank(spec: EnvSpec, results: list[SeatResult], n_agents: int) -> list[int]:
-    """Rank each agent (side owner): teams by score, forfeiting teams last.
+    """Rank each agent (side owner): teams by score, forfeiting agents last.
 
     A team's score is the sum or the mean of its seats' returns (``spec.team_score``);
-    ranks are competition ranks (1 = best, equal scores share a rank).
+    ranks are competition ranks (1 = best, equal scores share a rank). An agent
+    that forfeits ranks below every team still playing; a teammate from another
+    package keeps its team's rank.
     """
     team_rewards: dict[int, list[float]] = {}
+    owner_team: dict[int, int] = {}
     forfeited: set[int] = set()
     for r in results:
         team_rewards.setdefault(r.team, []).append(r.reward)
+        owner_team.setdefault(r.side, r.team)
         if r.forfeit:
-            forfeited.add(r.team)
+            forfeited.add(r.side)
     score: dict[int, float] = {}
     for team, rewards in team_rewards.items():
         total = math.fsum(rewards)
         score[team] = total / len(rewards) if spec.team_score == "mean" else total
-    team_rank: dict[int, int] = {}
-    for team in score:
-        if team in forfeited:
-            team_rank[team] = 1 + len(score) - len(forfeited)
+    live = {owner_team[o] for o in range(n_agents) if o not in forfeited}
+    ranks = []
+    for owner in range(n_agents):
+        if owner in forfeited:
+            ranks.append(1 + len(live))
         else:
-            better = sum(1 for t in score if t not in forfeited and score[t] > score[team])
-            team_rank[team] = 1 + better
-    owner_team: dict[int, int] = {}
-    for r in results:
-        owner_team.setdefault(r.side, r.team)
-    return [team_rank[owner_team[i]] for i in range(n_agents)]
+            mine = score[owner_team[owner]]
+            ranks.append(1 + sum(1 for t in live if score[t] > mine))
+    return ranks
 
 
 def _format_exc(exc: BaseException) -> str:

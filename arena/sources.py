@@ -7,14 +7,17 @@ say what it supports and build one agent instance per seat.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import io
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -26,6 +29,7 @@ from arena.protocol import AgentContext
 from arena.registry import BuiltinAgent, builtin_agents, env_specs
 from arena.result import AgentInfo
 
+OUTPUT_LIMIT = 64 * 1024  # characters of an agent's printed output kept with a match
 _SKIP_DIRS = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 
 
@@ -54,6 +58,16 @@ def content_hash(package_dir: Path) -> str:
     return digest.hexdigest()
 
 
+class BoundedOutput(io.StringIO):
+    """A text sink for an agent's prints that keeps only the first ``OUTPUT_LIMIT``."""
+
+    def write(self, s: str) -> int:
+        room = OUTPUT_LIMIT - self.tell()
+        if room > 0:
+            super().write(s[:room])
+        return len(s)
+
+
 class AgentLoadError(Exception):
     """The package's own code failed while loading (import or missing callable)."""
 
@@ -72,7 +86,9 @@ class AgentSource:
     builtin: BuiltinAgent | None = None
     manifest: Manifest | None = None
     package_dir: Path | None = None
+    import_output: str = ""
     _factory: Callable[[AgentContext], Any] | None = field(default=None, repr=False)
+    _modules: dict[str, ModuleType] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -87,6 +103,8 @@ class AgentSource:
     def factory(self) -> Callable[[AgentContext], Any]:
         """Return ``make_agent``, importing the package's entry point on first use.
 
+        What the package prints while importing is kept in ``import_output``.
+
         Raises:
             AgentLoadError: the module failed to import or lacks the callable;
                 ``detail`` holds the package's traceback.
@@ -96,21 +114,67 @@ class AgentSource:
                 self._factory = self.builtin.factory
             else:
                 assert self.manifest is not None and self.package_dir is not None
-                self._factory = _import_entry(self.manifest, self.package_dir)
+                sink = BoundedOutput()
+                try:
+                    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                        self._factory, self._modules = _import_entry(
+                            self.manifest, self.package_dir
+                        )
+                finally:
+                    self.import_output = sink.getvalue()
         return self._factory
 
+    @contextlib.contextmanager
+    def activated(self) -> Iterator[None]:
+        """Make the package importable for the length of a call into its code.
 
-def _import_entry(manifest: Manifest, package_dir: Path) -> Callable[[AgentContext], Any]:
+        Its folder goes first on ``sys.path`` and its own modules back into
+        ``sys.modules``, so ``make_agent`` can unpickle its classes or import a
+        sibling lazily; afterwards both are restored, so packages that ship
+        modules with the same names do not see each other's.
+        """
+        if self.package_dir is None:
+            yield
+            return
+        folder = str(self.package_dir.resolve())
+        shadowed = {name: sys.modules.get(name) for name in self._modules}
+        sys.modules.update(self._modules)
+        sys.path.insert(0, folder)
+        before = set(sys.modules)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(folder)
+            for name in set(sys.modules) - before:
+                if _is_inside(sys.modules[name], folder):
+                    self._modules[name] = sys.modules.pop(name)
+            for name, module in shadowed.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module
+
+
+def _is_inside(module: ModuleType, folder: str) -> bool:
+    file = getattr(module, "__file__", None) or ""
+    return file.startswith(folder + os.sep)
+
+
+def _import_entry(
+    manifest: Manifest, package_dir: Path
+) -> tuple[Callable[[AgentContext], Any], dict[str, ModuleType]]:
     """Import ``entry`` with the package folder first on ``sys.path``.
 
-    Modules loaded from the package are dropped from ``sys.modules`` afterwards, so
-    that two packages that both ship ``agent.py`` can play in one process (the
-    loaded functions keep their modules alive).
+    Modules loaded from the package are taken out of ``sys.modules`` afterwards
+    and returned, so that two packages that both ship ``agent.py`` can play in one
+    process; :meth:`AgentSource.activated` puts them back during calls.
     """
     folder = str(package_dir.resolve())
     before = set(sys.modules)
     sys.path.insert(0, folder)
     importlib.invalidate_caches()
+    modules: dict[str, ModuleType] = {}
     try:
         module = importlib.import_module(manifest.module)
         factory = getattr(module, manifest.callable_name, None)
@@ -120,18 +184,17 @@ def _import_entry(manifest: Manifest, package_dir: Path) -> Callable[[AgentConte
             f"importing '{manifest.module}' failed: {type(exc).__name__}: {exc}", detail
         ) from None
     finally:
-        if sys.path and sys.path[0] == folder:
-            del sys.path[0]
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
         for name in set(sys.modules) - before:
-            file = getattr(sys.modules[name], "__file__", None) or ""
-            if file.startswith(folder):
-                del sys.modules[name]
+            if _is_inside(sys.modules[name], folder):
+                modules[name] = sys.modules.pop(name)
     if not callable(factory):
         raise AgentLoadError(
             f"module '{manifest.module}' has no callable '{manifest.callable_name}'",
             f"{manifest.path}: entry = {manifest.entry!r}",
         )
-    return factory
+    return factory, modules
 
 
 def builtin_source(agent: BuiltinAgent) -> AgentSource:

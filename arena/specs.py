@@ -90,9 +90,7 @@ class EnvSpec:
         missing = self.missing()
         if missing:
             hint = " (pip install 'arena[atari]')" if self.family == "atari" else ""
-            raise ArenaError(
-                f"env '{self.env_id}' needs {', '.join(missing)}, not installed{hint}"
-            )
+            raise ArenaError(f"env '{self.env_id}' needs {', '.join(missing)}, not installed{hint}")
 
     def build(self, **kwargs: Any) -> Any:
         """A fresh env in the API the runner drives: AEC if turn-based, else parallel.

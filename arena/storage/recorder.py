@@ -75,23 +75,22 @@ def team_update(
 ) -> dict[int, MuSigma]:
     """New ratings after one match, from ``(agent version, team, rank)`` per seat.
 
-    Each team is one TrueSkill group holding each of its agent versions once; a
-    group's rank is its team's rank (lower is better, equal ranks tie).
+    Each team is one TrueSkill group holding each of its agent versions once, at
+    the team's rank (lower is better, equal ranks tie). A member that forfeited
+    ranks apart from its teammates, so it forms a group of its own.
     """
-    members: dict[int, list[int]] = {}
-    team_rank: dict[int, int] = {}
+    members: dict[tuple[int, int], list[int]] = {}
     for vid, team, rank in seats:
-        group = members.setdefault(team, [])
+        group = members.setdefault((team, rank), [])
         if vid not in group:
             group.append(vid)
-        team_rank[team] = rank
-    teams = sorted(members)
-    groups = [[current[vid] for vid in members[t]] for t in teams]
-    updated = rater.rate(groups, [team_rank[t] for t in teams])
+    keys = sorted(members)
+    groups = [[current[vid] for vid in members[k]] for k in keys]
+    updated = rater.rate(groups, [rank for _, rank in keys])
     return {
         vid: MuSigma(float(new.mu), float(new.sigma))
-        for team, group in zip(teams, updated, strict=True)
-        for vid, new in zip(members[team], group, strict=True)
+        for key, group in zip(keys, updated, strict=True)
+        for vid, new in zip(members[key], group, strict=True)
     }
 
 

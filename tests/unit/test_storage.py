@@ -59,7 +59,9 @@ def test_recorded_match_round_trips() -> None:
     with session_factory(engine)() as s:
         match = s.get_one(m.Match, match_id)
         assert (match.env_id, match.seed, match.steps) == ("connect_four_v3", 3, result.steps)
-        assert match.env_version == result.env_version and match.env_version.startswith("pettingzoo")
+        assert match.env_version == result.env_version and match.env_version.startswith(
+            "pettingzoo"
+        )
         assert match.actions == result.actions and len(match.actions) == result.steps
         seats = [(p.seat, p.label, p.rank, p.reward, p.outcome) for p in match.participants]
         assert seats == [

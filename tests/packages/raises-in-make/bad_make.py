@@ -1,0 +1,5 @@
+"""make_agent raises."""
+
+
+def make_agent(ctx):
+    raise ValueError("raises-in-make: deliberate failure in make_agent")

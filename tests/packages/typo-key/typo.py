@@ -1,0 +1,5 @@
+"""Never imported: the manifest has a typo."""
+
+
+def make_agent(ctx):
+    return None
