@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from arena.errors import ArenaError
+from arena.hosts import HostPool
 from arena.result import MatchResult
 from arena.runner import Limits, play_match, side_owners, unique_labels
 from arena.sources import AgentSource
@@ -55,20 +56,22 @@ def play_series(
     env = spec.build(**(env_kwargs or {}))
     rotation = n if spec.symmetric else 1
     results = []
-    for game in range(games):
-        order = seating(spec, n, game)
-        result = play_match(
-            spec,
-            [sources[i] for i in order],
-            seed=game_seed(seed, game // rotation),
-            limits=limits,
-            device=device,
-            env=env,
-        )
-        relabel(result, [labels[i] for i in order])
-        if on_result is not None:
-            on_result(result)
-        results.append(result)
+    with HostPool(limits or Limits()) as hosts:
+        for game in range(games):
+            order = seating(spec, n, game)
+            result = play_match(
+                spec,
+                [sources[i] for i in order],
+                seed=game_seed(seed, game // rotation),
+                limits=limits,
+                device=device,
+                env=env,
+                hosts=hosts,
+            )
+            relabel(result, [labels[i] for i in order])
+            if on_result is not None:
+                on_result(result)
+            results.append(result)
     return results
 
 

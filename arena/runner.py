@@ -7,38 +7,22 @@ team ranks last; the other teams rank by their score so far.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from arena.errors import ArenaError
+from arena.hosts import AgentFault, Host, HostPool
+from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.result import MatchResult, SeatResult
-from arena.sources import OUTPUT_LIMIT, AgentLoadError, AgentSource, BoundedOutput
+from arena.sources import OUTPUT_LIMIT, AgentSource
 from arena.specs import EnvSpec
 
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-match limits. ``memory_mb`` and CPU caps need the sandbox to be enforced.
-
-    Attributes:
-        move_timeout_s: wall-clock limit for one ``act`` call.
-        init_timeout_s: wall-clock limit for ``make_agent`` plus the first ``reset``.
-        memory_mb: memory cap per agent process (sandboxed seats only).
-        max_steps: safety cap on env steps; a match reaching it ends as it stands.
-    """
-
-    move_timeout_s: float = 1.0
-    init_timeout_s: float = 30.0
-    memory_mb: int | None = None
-    max_steps: int = 1_000_000
+__all__ = ["Limits", "play_match", "side_owners", "unique_labels"]
 
 
 class _Forfeit(Exception):
@@ -79,6 +63,11 @@ def unique_labels(names: Sequence[str]) -> list[str]:
     return labels
 
 
+def _type_name(action: Any) -> str:
+    # A sandboxed agent's odd action arrives as a stand-in carrying its type's name.
+    return getattr(action, "type_name", None) or type(action).__name__
+
+
 def _check_action(space: Any) -> Callable[[Any, Any], tuple[Any, str | None]]:
     """Build a validator ``(action, mask) -> (clean action, error or None)`` for a space."""
     from gymnasium import spaces
@@ -97,7 +86,7 @@ def _check_action(space: Any) -> Callable[[Any, Any], tuple[Any, str | None]]:
                 a = int(action)
             else:
                 shown = repr(action)[:80]
-                return None, f"expected an integer action, got {type(action).__name__} {shown}"
+                return None, f"expected an integer action, got {_type_name(action)} {shown}"
             if not start <= a < start + n:
                 return None, f"action {a} is outside the action space {space}"
             if mask is not None and not mask[a - start]:
@@ -112,7 +101,7 @@ def _check_action(space: Any) -> Callable[[Any, Any], tuple[Any, str | None]]:
             try:
                 arr = np.asarray(action, dtype=space.dtype)
             except (TypeError, ValueError):
-                return None, f"expected an array of floats, got {type(action).__name__}"
+                return None, f"expected an array of floats, got {_type_name(action)}"
             if arr.shape != space.shape:
                 return None, f"expected an action of shape {space.shape}, got {arr.shape}"
             if not np.all(np.isfinite(arr)):
@@ -137,31 +126,6 @@ def _loggable(action: Any) -> Any:
     return action
 
 
-@dataclass
-class _Seat:
-    """A seat during a match: its agent instance and how to check its actions."""
-
-    name: str
-    owner: int
-    source: AgentSource
-    agent: Any
-    check: Callable[[Any, Any], tuple[Any, str | None]]
-    sink: BoundedOutput | None = None
-    result: SeatResult = field(default=None)  # type: ignore[assignment]
-
-
-def _call(seat: _Seat, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call into an agent; a package's output is captured rather than printed."""
-    if seat.sink is None:
-        return fn(*args, **kwargs)
-    with (
-        contextlib.redirect_stdout(seat.sink),
-        contextlib.redirect_stderr(seat.sink),
-        seat.source.activated(),
-    ):
-        return fn(*args, **kwargs)
-
-
 def _seat_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] & 0x7FFFFFFF)
 
@@ -176,6 +140,7 @@ def play_match(
     env: Any = None,
     env_kwargs: dict[str, Any] | None = None,
     record_actions: bool = True,
+    hosts: HostPool | None = None,
 ) -> MatchResult:
     """Play one match and return its result; agent failures become forfeits.
 
@@ -183,22 +148,41 @@ def play_match(
         spec: the env to play.
         sources: agents in the env's side order (see :func:`side_owners`).
         seed: the match seed: env reset seed, and the root of every seat's seed.
-        limits: time limits; defaults to :class:`Limits`.
+        limits: time and resource limits; defaults to :class:`Limits`.
         device: what the arena grants to agents (``ctx.device``).
-        env: an env from ``spec`` to reuse (AEC if turn-based, else parallel);
-            reset here, so series can skip rebuilding it.
+        env: an env from ``spec.build()`` to reuse; reset here, so a series can
+            skip rebuilding it.
         env_kwargs: passed to the env factory when ``env`` is None.
         record_actions: keep the action log (needed for replays).
+        hosts: where agents run, kept across a series (sandboxed workers start
+            once); by default a pool for this match alone.
     """
     limits = limits or Limits()
     owners = side_owners(spec, len(sources))
-    labels = unique_labels([s.label for s in sources])
     if env is None:
         env = spec.build(**(env_kwargs or {}))
+    pool = hosts if hosts is not None else HostPool(limits)
+    try:
+        return _play(spec, sources, owners, seed, limits, device, env, record_actions, pool)
+    finally:
+        if hosts is None:
+            pool.close()
 
+
+def _play(
+    spec: EnvSpec,
+    sources: Sequence[AgentSource],
+    owners: list[list[int]],
+    seed: int,
+    limits: Limits,
+    device: str,
+    env: Any,
+    record_actions: bool,
+    pool: HostPool,
+) -> MatchResult:
+    labels = unique_labels([s.label for s in sources])
     started = time.perf_counter()
     actions: list[list[Any]] = []
-    seats: dict[str, _Seat] = {}
     results: list[SeatResult] = []
     forfeit: _Forfeit | None = None
     steps = 0
@@ -208,83 +192,84 @@ def play_match(
     else:
         observations, _ = env.reset(seed=seed)
 
-    # Seats, in side order; make_agent is called once per seat (decentralised execution).
-    seat_index = 0
+    # Contexts per agent, in side order; each host calls make_agent once per seat.
+    contexts: list[list[AgentContext]] = [[] for _ in sources]
+    seat_owner: dict[str, int] = {}
+    checks: dict[str, Callable[[Any, Any], tuple[Any, str | None]]] = {}
     for owner, side_ids in enumerate(owners):
-        source = sources[owner]
         for side_id in side_ids:
             side = spec.sides[side_id]
             for seat_name in side.seats:
-                result = SeatResult(
-                    seat=seat_name, side=owner, team=side.team, role=side.role, label=labels[owner]
+                results.append(
+                    SeatResult(
+                        seat=seat_name,
+                        side=owner,
+                        team=side.team,
+                        role=side.role,
+                        label=labels[owner],
+                    )
                 )
-                results.append(result)
-                if forfeit is not None:
-                    continue
                 obs_space = env.observation_space(seat_name)
                 if spec.action_mask:
                     obs_space = obs_space["observation"]
                 act_space = env.action_space(seat_name)
-                agent_seed = _seat_seed(seed, seat_index)
-                seat_index += 1
-                ctx = AgentContext(
-                    env_id=spec.env_id,
-                    agent_id=seat_name,
-                    role=side.role,
-                    observation_space=obs_space,
-                    action_space=act_space,
-                    package_dir=source.package_dir,
-                    seed=agent_seed,
-                    device=device,
-                    move_timeout_s=limits.move_timeout_s,
+                contexts[owner].append(
+                    AgentContext(
+                        env_id=spec.env_id,
+                        agent_id=seat_name,
+                        role=side.role,
+                        observation_space=obs_space,
+                        action_space=act_space,
+                        package_dir=sources[owner].package_dir,
+                        seed=_seat_seed(seed, len(seat_owner)),
+                        device=device,
+                        move_timeout_s=limits.move_timeout_s,
+                    )
                 )
-                sink = None if source.builtin is not None else BoundedOutput()
-                seat = _Seat(seat_name, owner, source, None, _check_action(act_space), sink, result)
-                seats[seat_name] = seat
-                t0 = time.perf_counter()
-                try:
-                    make_agent = source.factory()
-                    seat.agent = _call(seat, make_agent, ctx)
-                    _call(seat, seat.agent.reset, seed=agent_seed)
-                except AgentLoadError as exc:
-                    forfeit = _Forfeit(seat_name, "error", f"{exc}\n{exc.detail}")
-                except BaseException as exc:  # agent code may raise anything
-                    if isinstance(exc, KeyboardInterrupt):
-                        raise
-                    forfeit = _Forfeit(seat_name, "error", _format_exc(exc))
-                else:
-                    if time.perf_counter() - t0 > limits.init_timeout_s:
-                        forfeit = _Forfeit(
-                            seat_name,
-                            "timeout",
-                            f"set-up took {time.perf_counter() - t0:.2f}s, "
-                            f"limit {limits.init_timeout_s}s",
-                        )
+                seat_owner[seat_name] = owner
+                checks[seat_name] = _check_action(act_space)
 
-    returns = dict.fromkeys((s.seat for s in results), 0.0)
+    # The same source twice in one match (self-play) gets two hosts.
+    occurrence: dict[int, int] = {}
+    owner_hosts: list[Host] = []
+    for source in sources:
+        index = occurrence.get(id(source), 0)
+        occurrence[id(source)] = index + 1
+        owner_hosts.append(pool.host(source, index))
+
+    started_hosts: list[int] = []
+    for owner, host in enumerate(owner_hosts):
+        try:
+            host.start_match(contexts[owner])
+        except AgentFault as fault:
+            forfeit = _Forfeit(
+                fault.seat or contexts[owner][0].agent_id, fault.reason, fault.message
+            )
+            break
+        started_hosts.append(owner)
+
+    returns = dict.fromkeys(seat_owner, 0.0)
     move_timeout = limits.move_timeout_s
+    bank = [limits.time_bank_s] * len(sources)
+    seat_host = {seat: owner_hosts[owner] for seat, owner in seat_owner.items()}
 
-    def act(seat: _Seat, observation: Any) -> Any:
+    def act(name: str, observation: Any) -> Any:
         if spec.action_mask:
             obs, mask = observation["observation"], observation["action_mask"]
         else:
             obs, mask = observation, None
+        owner = seat_owner[name]
         t0 = time.perf_counter()
         try:
-            if seat.sink is None:
-                action = seat.agent.act(obs, action_mask=mask)
-            else:
-                action = _call(seat, seat.agent.act, obs, action_mask=mask)
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            raise _Forfeit(seat.name, "error", _format_exc(exc)) from None
-        elapsed = time.perf_counter() - t0
-        if elapsed > move_timeout:
-            raise _Forfeit(seat.name, "timeout", f"act took {elapsed:.3f}s, limit {move_timeout}s")
-        clean, problem = seat.check(action, mask)
+            action = seat_host[name].act(name, obs, mask, move_timeout + bank[owner])
+        except AgentFault as fault:
+            raise _Forfeit(name, fault.reason, fault.message) from None
+        over = time.perf_counter() - t0 - move_timeout
+        if over > 0:
+            bank[owner] = max(0.0, bank[owner] - over)
+        clean, problem = checks[name](action, mask)
         if problem is not None:
-            raise _Forfeit(seat.name, "illegal", problem)
+            raise _Forfeit(name, "illegal", problem)
         return clean
 
     if forfeit is None:
@@ -296,16 +281,14 @@ def play_match(
                     if terminated or truncated:
                         env.step(None)
                         continue
-                    action = act(seats[name], observation)
+                    action = act(name, observation)
                     if record_actions:
                         actions.append([name, _loggable(action)])
                     env.step(action)
                     steps += 1
             else:
                 while env.agents and steps < limits.max_steps:
-                    joint = {}
-                    for name in env.agents:
-                        joint[name] = act(seats[name], observations[name])
+                    joint = {name: act(name, observations[name]) for name in env.agents}
                     if record_actions:
                         actions.append([[n, _loggable(a)] for n, a in joint.items()])
                     observations, rewards, _, _, _ = env.step(joint)
@@ -315,11 +298,11 @@ def play_match(
         except _Forfeit as exc:
             forfeit = exc
 
-    for seat in seats.values():
-        close = getattr(seat.agent, "close", None)
-        if callable(close):
-            with contextlib.suppress(BaseException):
-                _call(seat, close)
+    outputs: dict[str, str] = {}
+    for owner in started_hosts:
+        text = owner_hosts[owner].end_match()
+        if text:
+            outputs[labels[owner]] = outputs.get(labels[owner], "") + text
 
     if forfeit is not None:
         for result in results:
@@ -331,14 +314,6 @@ def play_match(
     for result in results:
         result.rank = side_ranks[result.side]
 
-    outputs: dict[str, str] = {}
-    for owner, source in enumerate(sources):
-        if source.import_output:
-            outputs[labels[owner]] = source.import_output
-    for seat in seats.values():
-        if seat.sink is not None and seat.sink.tell():
-            label = labels[seat.owner]
-            outputs[label] = outputs.get(label, "") + seat.sink.getvalue()
     return MatchResult(
         env_id=spec.env_id,
         env_version=spec.version,
@@ -383,7 +358,3 @@ def _rank(spec: EnvSpec, results: list[SeatResult], n_agents: int) -> list[int]:
             mine = score[owner_team[owner]]
             ranks.append(1 + sum(1 for t in live if score[t] > mine))
     return ranks
-
-
-def _format_exc(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()

@@ -34,7 +34,14 @@ TOURNAMENT_KEYS = (
     "description",
     "env_kwargs",
 )
-LIMIT_KEYS = ("move_timeout_s", "init_timeout_s", "memory_mb")
+LIMIT_KEYS = (
+    "move_timeout_s",
+    "init_timeout_s",
+    "time_bank_s",
+    "memory_mb",
+    "cpu_time_s",
+    "max_processes",
+)
 SCHEDULE_KEYS = ("every", "cron")
 ENTRANT_KEYS = ("agent",)
 EVERY_RE = re.compile(r"^\d+(\.\d+)?\s*[smhd]$")
@@ -81,6 +88,12 @@ def _int(path: Path, key: str, value: Any, minimum: int) -> int:
 def _positive(path: Path, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ArenaError(f"{path}: {key}: expected a positive number, got {value!r}")
+    return float(value)
+
+
+def _non_negative(path: Path, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ArenaError(f"{path}: {key}: expected a number >= 0, got {value!r}")
     return float(value)
 
 
@@ -148,10 +161,20 @@ def load_tournament(path: Path) -> TournamentConfig:
             "[limits].init_timeout_s",
             limits_table.get("init_timeout_s", defaults.init_timeout_s),
         ),
-        memory_mb=(
-            _int(path, "[limits].memory_mb", limits_table["memory_mb"], 16)
-            if "memory_mb" in limits_table
-            else None
+        time_bank_s=_non_negative(
+            path, "[limits].time_bank_s", limits_table.get("time_bank_s", defaults.time_bank_s)
+        ),
+        memory_mb=_int(
+            path, "[limits].memory_mb", limits_table.get("memory_mb", defaults.memory_mb), 16
+        ),
+        cpu_time_s=_positive(
+            path, "[limits].cpu_time_s", limits_table.get("cpu_time_s", defaults.cpu_time_s)
+        ),
+        max_processes=_int(
+            path,
+            "[limits].max_processes",
+            limits_table.get("max_processes", defaults.max_processes),
+            1,
         ),
     )
 

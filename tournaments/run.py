@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from arena.errors import ArenaError
+from arena.hosts import HostPool
 from arena.registry import get_env
 from arena.result import MatchResult
 from arena.runner import play_match
@@ -185,22 +186,24 @@ def run_tournament(
     recorder = Recorder(engine, RatingSystem())
     played = forfeits = 0
     done = len(stored)
-    for game in plan:
-        if game.key in stored:
-            continue
-        result = play_match(
-            spec,
-            [sources[i] for i in game.entrants],
-            seed=game.seed,
-            limits=config.limits,
-            env=env,
-        )
-        if recorder.record(result, run_id=run_id, game_key=game.key) is not None:
-            played += 1
-            forfeits += len(result.forfeits)
-        done += 1
-        if on_match is not None:
-            on_match(result, done, len(plan))
+    with HostPool(config.limits) as hosts:
+        for game in plan:
+            if game.key in stored:
+                continue
+            result = play_match(
+                spec,
+                [sources[i] for i in game.entrants],
+                seed=game.seed,
+                limits=config.limits,
+                env=env,
+                hosts=hosts,
+            )
+            if recorder.record(result, run_id=run_id, game_key=game.key) is not None:
+                played += 1
+                forfeits += len(result.forfeits)
+            done += 1
+            if on_match is not None:
+                on_match(result, done, len(plan))
 
     with sessions.begin() as session:
         run = session.get_one(m.Run, run_id)

@@ -54,10 +54,34 @@ def test_same_agent_twice_gets_suffixed_label() -> None:
 
 
 def test_match_is_reproducible_from_its_seed() -> None:
-    a = json.loads(arena("match", "connect_four_v3", "random", "one-ply", "--games", "6",
-                         "--seed", "11", "--json", "--no-record")[1])
-    b = json.loads(arena("match", "connect_four_v3", "random", "one-ply", "--games", "6",
-                         "--seed", "11", "--json", "--no-record")[1])
+    a = json.loads(
+        arena(
+            "match",
+            "connect_four_v3",
+            "random",
+            "one-ply",
+            "--games",
+            "6",
+            "--seed",
+            "11",
+            "--json",
+            "--no-record",
+        )[1]
+    )
+    b = json.loads(
+        arena(
+            "match",
+            "connect_four_v3",
+            "random",
+            "one-ply",
+            "--games",
+            "6",
+            "--seed",
+            "11",
+            "--json",
+            "--no-record",
+        )[1]
+    )
     assert a["summary"] == b["summary"] and a["match_ids"] == b["match_ids"] == []
 
 
@@ -70,20 +94,32 @@ def test_team_match_on_simple_tag() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("match", "conect_four_v3", "random", "random"),
-         "error: unknown env 'conect_four_v3' (run 'arena envs' for the list)\n"),
-        (("match", "connect_four_v3", "random", "nobody"),
-         "error: unknown agent 'nobody': not a built-in (one-ply, random), a package folder, "
-         "or a submitted name[@version]\n"),
-        (("match", "leduc_holdem_v4", "one-ply", "random"),
-         "error: agent 'one-ply' does not declare env 'leduc_holdem_v4' "
-         "(its envs: connect_four_v3, tictactoe_v3)\n"),
-        (("match", "connect_four_v3", "random"),
-         "error: connect_four_v3 needs 2 agents, one per side (player, player), got 1\n"),
-        (("match", "connect_four_v3", "random", "random", "--games", "0"),
-         "error: --games must be at least 1, got 0\n"),
-        (("leaderboard", "--tournament", "nope"),
-         "error: unknown tournament 'nope' (run 'arena leaderboard' for all ratings)\n"),
+        (
+            ("match", "conect_four_v3", "random", "random"),
+            "error: unknown env 'conect_four_v3' (run 'arena envs' for the list)\n",
+        ),
+        (
+            ("match", "connect_four_v3", "random", "nobody"),
+            "error: unknown agent 'nobody': not a built-in (one-ply, random), a package folder, "
+            "or a submitted name[@version]\n",
+        ),
+        (
+            ("match", "leduc_holdem_v4", "one-ply", "random"),
+            "error: agent 'one-ply' does not declare env 'leduc_holdem_v4' "
+            "(its envs: connect_four_v3, tictactoe_v3)\n",
+        ),
+        (
+            ("match", "connect_four_v3", "random"),
+            "error: connect_four_v3 needs 2 agents, one per side (player, player), got 1\n",
+        ),
+        (
+            ("match", "connect_four_v3", "random", "random", "--games", "0"),
+            "error: --games must be at least 1, got 0\n",
+        ),
+        (
+            ("leaderboard", "--tournament", "nope"),
+            "error: unknown tournament 'nope' (run 'arena leaderboard' for all ratings)\n",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(args: tuple[str, ...], message: str) -> None:
@@ -142,7 +178,9 @@ def test_agent_check_example_package() -> None:
     assert code == 0, err
     report = json.loads(out)
     assert (report["name"], report["version"], report["envs_checked"]) == (
-        "c4-heuristic", "1.0.0", ["connect_four_v3"],
+        "c4-heuristic",
+        "1.0.0",
+        ["connect_four_v3"],
     )
     assert [s["role"] for s in report["smoke"]] == ["player", "player"]
 
@@ -175,8 +213,19 @@ def test_tournament_run_and_leaderboard_json(tmp_path: Path) -> None:
     assert (data["name"], data["planned"], data["played"]) == ("cli-rr", 6, 6)
     code, out, _ = arena("leaderboard", "--env", "tictactoe_v3", "--json")
     rows = json.loads(out)
-    keys = {"rank", "agent", "version", "kind", "mu", "sigma", "score", "games", "wins",
-            "draws", "losses"}
+    keys = {
+        "rank",
+        "agent",
+        "version",
+        "kind",
+        "mu",
+        "sigma",
+        "score",
+        "games",
+        "wins",
+        "draws",
+        "losses",
+    }
     assert all(keys <= set(r) for r in rows)
     assert [r["rank"] for r in rows] == [1, 2]
     assert rows[0]["agent"] == "one-ply"

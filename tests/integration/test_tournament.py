@@ -100,7 +100,10 @@ def test_interrupted_run_resumes_without_duplicates(tmp_path: Path) -> None:
     assert count(url, m.Match) == 4
     outcome = run_tournament(path, db_url=url)
     assert (outcome.resumed, outcome.run, outcome.already_stored, outcome.played) == (
-        True, 1, 4, 6,
+        True,
+        1,
+        4,
+        6,
     )
     assert count(url, m.Match) == 10
     rows = leaderboard(connect(url), tournament="rr")
@@ -139,14 +142,18 @@ def test_sigkill_mid_run_then_resume_plays_exactly_the_plan(tmp_path: Path) -> N
     with create_engine(url).connect() as conn:
         assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         dupes = conn.execute(
-            text("SELECT count(*) FROM (SELECT run_id, game_key FROM matches "
-                 "GROUP BY run_id, game_key HAVING count(*) > 1)")
+            text(
+                "SELECT count(*) FROM (SELECT run_id, game_key FROM matches "
+                "GROUP BY run_id, game_key HAVING count(*) > 1)"
+            )
         ).scalar()
         assert dupes == 0
         # every stored match has its rating history: nothing half-written
         unrated = conn.execute(
-            text("SELECT count(*) FROM matches WHERE rated AND id NOT IN "
-                 "(SELECT match_id FROM rating_history)")
+            text(
+                "SELECT count(*) FROM matches WHERE rated AND id NOT IN "
+                "(SELECT match_id FROM rating_history)"
+            )
         ).scalar()
         assert unrated == 0
 
@@ -231,7 +238,9 @@ def test_cooperative_env_is_refused_for_round_robin(tmp_path: Path) -> None:
         '[tournament]\nname="x"\nenv="simple_spread_v3"\n[[entrants]]\nagent="random"\n'
         '[[entrants]]\nagent="spread-pkg"\n'
     )
-    with pytest.raises(ArenaError, match="round-robin needs a two-sided env; simple_spread_v3 has 1"):
+    with pytest.raises(
+        ArenaError, match="round-robin needs a two-sided env; simple_spread_v3 has 1"
+    ):
         run_tournament(path, db_url=f"sqlite:///{tmp_path / 'a.db'}")
     assert not (tmp_path / "a.db").exists()
 

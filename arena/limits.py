@@ -1,0 +1,33 @@
+"""Per-match limits, from the tournament file's ``[limits]`` or ``arena match`` options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an agent may use in one match.
+
+    Attributes:
+        move_timeout_s: wall-clock limit for one ``act`` call.
+        init_timeout_s: wall-clock limit for set-up: importing the package, then
+            ``make_agent`` and the first ``reset`` of every seat.
+        time_bank_s: extra seconds per match, drawn when an ``act`` call runs
+            over ``move_timeout_s`` (Kaggle's "overage time"); 0 disables it.
+        memory_mb: address-space cap of a sandboxed agent process, in MiB.
+        cpu_time_s: CPU seconds a sandboxed agent may use in one match.
+        max_processes: processes and threads a sandboxed agent may run at once.
+        max_steps: safety cap on env steps; a match reaching it ends as it stands.
+        sandbox: run packages in sandboxed worker processes (built-ins always run
+            in-process). Turn off only for packages you trust, e.g. to debug one.
+    """
+
+    move_timeout_s: float = 1.0
+    init_timeout_s: float = 30.0
+    time_bank_s: float = 0.0
+    memory_mb: int = 2048
+    cpu_time_s: float = 600.0
+    max_processes: int = 64
+    max_steps: int = 1_000_000
+    sandbox: bool = True

@@ -1,0 +1,189 @@
+"""The sandboxed worker: imports one package, then serves its matches.
+
+Started by :mod:`arena.sandbox.host` (inside namespaces where the OS allows it)
+as ``python -m arena.sandbox.worker --fd N``. It imports the package once, before
+any clock starts. For every match it forks a child in a session of its own that
+builds the agents, answers ``act`` requests and exits; the worker then kills
+whatever the child left behind. If the child dies, the worker reports how.
+
+Messages in (pickled dicts): ``load``, ``match``, ``act``, ``end``.
+Replies out (JSON): ``{"ok": ...}``, ``{"action": ...}``, ``{"error": ...}``,
+``{"crash": ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+from typing import Any
+
+from arena.sandbox.channel import (
+    MAX_TRACEBACK,
+    encode_action,
+    recv_message,
+    send_reply,
+)
+
+MEMORY_EXIT = 86  # the child ran out of memory (MemoryError under RLIMIT_AS)
+DONE_EXIT = 0
+
+
+def _traceback() -> str:
+    return traceback.format_exc()[-MAX_TRACEBACK:]
+
+
+def _set_limits(memory_mb: int, max_processes: int | None) -> None:
+    mem = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if max_processes is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
+
+
+def _load(package_dir: str, entry: str) -> Any:
+    module_name, _, attr = entry.partition(":")
+    sys.path.insert(0, package_dir)
+    module = importlib.import_module(module_name)
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise AttributeError(f"module '{module_name}' has no callable '{attr}'")
+    return factory
+
+
+def _serve_match(chan: socket.socket, factory: Any, message: dict[str, Any]) -> None:
+    """In the match child: build the agents, then answer until ``end``."""
+    cpu = float(message["cpu_time_s"])
+    resource.setrlimit(resource.RLIMIT_CPU, (max(1, int(cpu)), max(1, int(cpu)) + 1))
+    agents: dict[str, Any] = {}
+    for ctx in message["contexts"]:
+        try:
+            agent = factory(ctx)
+            agent.reset(seed=ctx.seed)
+        except MemoryError:
+            os._exit(MEMORY_EXIT)
+        except BaseException:
+            send_reply(chan, {"error": _traceback(), "seat": ctx.agent_id})
+            return
+        agents[ctx.agent_id] = agent
+    send_reply(chan, {"ok": True, "pid": os.getpid()})
+    while True:
+        request = recv_message(chan)
+        op = request["op"]
+        if op == "act":
+            try:
+                action = agents[request["seat"]].act(
+                    request["observation"], action_mask=request["mask"]
+                )
+                reply = {"action": encode_action(action)}
+            except MemoryError:
+                os._exit(MEMORY_EXIT)
+            except BaseException:
+                reply = {"error": _traceback()}
+            send_reply(chan, reply)
+        elif op == "end":
+            for agent in agents.values():
+                close = getattr(agent, "close", None)
+                if callable(close):
+                    with contextlib.suppress(BaseException):
+                        close()
+            send_reply(chan, {"ok": True})
+            return
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        if sig == signal.SIGXCPU:
+            return "the agent's process exceeded its CPU time limit (SIGXCPU)"
+        return f"the agent's process was killed by signal {name}"
+    code = os.WEXITSTATUS(status)
+    if code == MEMORY_EXIT:
+        return "the agent's process ran out of memory (memory limit)"
+    return f"the agent's process exited with code {code}"
+
+
+def _reap_everything(child: int) -> None:
+    """Kill whatever the match left running, then collect it."""
+    if os.getpid() == 1:
+        # PID 1 of our own PID namespace: kill(-1) reaches every other process in
+        # it, including children that left the match's session.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1, signal.SIGKILL)
+    else:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child, signal.SIGKILL)
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--max-processes", type=int, default=None)
+    args = parser.parse_args(argv)
+    chan = socket.socket(fileno=args.fd)
+    _set_limits(args.memory_mb, args.max_processes)
+    # Contexts carry gymnasium spaces: import it now, before any clock starts.
+    import gymnasium  # noqa: F401
+
+    send_reply(chan, {"ok": "ready"})
+    # Agents must not get the arena's signals (Ctrl-C goes to the arena only).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    factory = None
+    while True:
+        try:
+            message = recv_message(chan)
+        except (EOFError, ConnectionError, OSError):
+            return
+        if not message:
+            return
+        op = message["op"]
+        if op == "load":
+            try:
+                os.chdir(message["package_dir"])
+                factory = _load(message["package_dir"], message["entry"])
+                send_reply(chan, {"ok": True})
+            except MemoryError:
+                send_reply(chan, {"crash": "the agent's process ran out of memory while importing"})
+                return
+            except BaseException as exc:
+                summary = f"{type(exc).__name__}: {exc}"[:500]
+                send_reply(chan, {"error": _traceback(), "message": summary})
+        elif op == "match":
+            done_r, done_w = os.pipe()
+            child = os.fork()
+            if child == 0:
+                os.close(done_r)
+                os.setsid()
+                try:
+                    _serve_match(chan, factory, message)
+                    os.write(done_w, b"d")
+                finally:
+                    os._exit(DONE_EXIT)
+            os.close(done_w)
+            _, status = os.waitpid(child, 0)
+            finished = os.read(done_r, 1) == b"d"
+            os.close(done_r)
+            _reap_everything(child)
+            if not finished:
+                send_reply(chan, {"crash": _describe(status)})
+        elif op == "quit":
+            return
+
+
+if __name__ == "__main__":
+    main()
