@@ -24,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-agent_app = typer.Typer(help="Check agent packages.", no_args_is_help=True)
+agent_app = typer.Typer(help="Check, submit and list agent packages.", no_args_is_help=True)
 tournament_app = typer.Typer(help="Run tournaments from a TOML file.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 app.add_typer(tournament_app, name="tournament")
@@ -114,8 +114,8 @@ def match_command(
     seed: Annotated[int, typer.Option(help="Root seed: the same seed replays the same games.")] = 0,
     move_timeout: Annotated[float, typer.Option(help="Seconds allowed for one act call.")] = 1.0,
     memory_mb: Annotated[
-        int | None, typer.Option(help="Memory cap per sandboxed agent (MiB).")
-    ] = None,
+        int, typer.Option(help="Memory cap of each sandboxed agent process (MiB).")
+    ] = 2048,
     record: Annotated[bool, typer.Option(help="Store the matches and update ratings.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -163,6 +163,10 @@ def agent_check_command(
     if as_json:
         _json(report.to_dict())
         return
+    _print_check(report)
+
+
+def _print_check(report: Any) -> None:
     out.print(f"ok: {report.name} {report.version} ({report.content_hash[:12]})")
     for smoke in report.smoke:
         out.print(
@@ -171,6 +175,56 @@ def agent_check_command(
         )
     for env_id in report.envs_skipped:
         out.print(f"  skipped {env_id}: not installed here (optional extra)")
+
+
+@agent_app.command("submit")
+def agent_submit_command(
+    path: Annotated[Path, typer.Argument(help="Package folder, or a .zip / .tar.gz of one.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check a package, then store an immutable copy that tournaments name as name@version."""
+    from arena.packages import submit_package
+
+    report = _run(lambda: submit_package(path, db_url=State.db))
+    if as_json:
+        _json(report.to_dict())
+        return
+    _print_check(report.check)
+    what = f"{report.name} {report.version} (sha256 {report.content_hash[:12]})"
+    if report.stored:
+        # Plain write: one unwrapped line, however long the path.
+        sys.stdout.write(f"submitted: {what} to {report.path}\n")
+    else:
+        sys.stdout.write(f"already submitted: {what}\n")
+
+
+@agent_app.command("list")
+def agent_list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List submitted packages: name, version, kind, envs, hash, submitted at."""
+    from arena.packages import list_packages
+
+    rows = _run(lambda: list_packages(db_url=State.db))
+    if as_json:
+        _json([r.to_dict() for r in rows])
+        return
+    if not rows:
+        out.print("no submitted packages yet (arena agent submit PATH)")
+        return
+    table = Table(title="Submitted packages")
+    for col in ("name", "version", "kind", "envs", "hash", "submitted (UTC)"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.name,
+            r.version,
+            r.kind,
+            ", ".join(r.envs),
+            r.content_hash[:12],
+            r.submitted_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    out.print(table)
 
 
 @tournament_app.command("run")

@@ -211,6 +211,7 @@ def builtin_source(agent: BuiltinAgent) -> AgentSource:
 
 def package_source(package_dir: Path, *, source: str = "path") -> AgentSource:
     """Load a package folder's manifest (not its code) into an :class:`AgentSource`."""
+    package_dir = package_dir.resolve()  # sandboxed workers start elsewhere
     manifest = load_manifest(package_dir, known_envs=set(env_specs()))
     check_requires(manifest)
     info = AgentInfo(
@@ -253,11 +254,13 @@ def resolve_agent(spec: str, *, base_dir: Path | None = None) -> AgentSource:
     """Turn what a user typed into an agent source.
 
     Order: a built-in name; then a path (relative to ``base_dir``, else the
-    current folder) holding ``agent.toml``; then ``name@version`` or ``name``
-    (latest version) in the registry under ``$ARENA_HOME/packages``.
+    current folder) holding ``agent.toml``, or a ``.zip`` / ``.tar.gz`` / ``.tgz``
+    of one (unpacked into ``$ARENA_HOME/cache``); then ``name@version`` or
+    ``name`` (latest version) in the registry under ``$ARENA_HOME/packages``.
 
     Raises:
-        ArenaError: nothing matched, or the package's manifest is invalid.
+        ArenaError: nothing matched, the package's manifest is invalid, or an
+            archive is unsafe or too big.
     """
     builtins = builtin_agents()
     if spec in builtins:
@@ -270,6 +273,10 @@ def resolve_agent(spec: str, *, base_dir: Path | None = None) -> AgentSource:
     if path.is_file():
         if path.name == MANIFEST:
             return package_source(path.parent)
+        from arena.packages import is_archive, unpack_archive  # imports this module
+
+        if is_archive(path):
+            return package_source(unpack_archive(path))
         raise ArenaError(
             f"agent '{spec}': {path} is a file; pass the package folder that holds {MANIFEST}"
         )

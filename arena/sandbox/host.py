@@ -208,7 +208,7 @@ class SandboxHost:
 
         assert self.sock is not None and self.proc is not None and self.proc.stdout is not None
         out_fd = self.proc.stdout.fileno()
-        watch = [self.sock, out_fd]
+        watch: list[Any] = [self.sock, out_fd]
         while True:
             if len(self._inbox) >= HEADER.size:
                 (size,) = HEADER.unpack_from(self._inbox)

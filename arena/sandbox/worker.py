@@ -81,7 +81,7 @@ def _serve_match(chan: socket.socket, factory: Any, message: dict[str, Any]) -> 
                 action = agents[request["seat"]].act(
                     request["observation"], action_mask=request["mask"]
                 )
-                reply = {"action": encode_action(action)}
+                reply: dict[str, Any] = {"action": encode_action(action)}
             except MemoryError:
                 os._exit(MEMORY_EXIT)
             except BaseException:
