@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -180,9 +181,10 @@ def play_and_record(
         if on_result is not None:
             on_result(result)
 
-    results = play_series(
-        spec, sources, games=games, seed=seed, limits=limits, device=device, on_result=store
-    )
+    with recorder.batch() if recorder is not None else contextlib.nullcontext():
+        results = play_series(
+            spec, sources, games=games, seed=seed, limits=limits, device=device, on_result=store
+        )
     return SeriesReport(env_id, games, seed, summarize(results), match_ids)
 
 

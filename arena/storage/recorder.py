@@ -7,16 +7,19 @@ updates and their history commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arena.result import AgentInfo, MatchResult
 from arena.storage import models as m
 from arena.storage.db import session_factory
+from arena.storage.models import utcnow
 
 
 class MuSigma(NamedTuple):
@@ -94,20 +97,68 @@ def team_update(
     }
 
 
+# Statements built once: constructing them per match cost more than running them.
+_RATING = m.Rating.__table__
+_INSERT_MATCH = insert(m.Match.__table__)
+_INSERT_PARTICIPANT = insert(m.Participant.__table__)
+_INSERT_RATING = insert(_RATING)
+_INSERT_HISTORY = insert(m.RatingHistory.__table__)
+# FOR UPDATE keeps concurrent writers on PostgreSQL from losing an update; SQLite
+# serialises writers itself and ignores it.
+_SELECT_RATINGS = (
+    select(_RATING)
+    .where(
+        _RATING.c.agent_version_id.in_(bindparam("vids", expanding=True)),
+        _RATING.c.env_id == bindparam("env"),
+    )
+    .with_for_update()
+)
+_UPDATE_RATING = (
+    update(_RATING)
+    .where(_RATING.c.id == bindparam("rid"))
+    .values(
+        mu=bindparam("new_mu"),
+        sigma=bindparam("new_sigma"),
+        games=bindparam("new_games"),
+        wins=bindparam("new_wins"),
+        draws=bindparam("new_draws"),
+        losses=bindparam("new_losses"),
+        forfeits=bindparam("new_forfeits"),
+        updated_at=bindparam("now"),
+    )
+)
+_MATCH_EXISTS = select(m.Match.id).where(
+    m.Match.run_id == bindparam("run"), m.Match.game_key == bindparam("key")
+)
+
+
 class Recorder:
-    """Writes matches and rating updates; the arena's only database writer."""
+    """Writes matches and rating updates; the arena's only database writer.
+
+    The hot path runs prepared SQLAlchemy Core statements on one connection, a
+    handful per match in one transaction, so recording stays cheap next to
+    playing (see ``bench/RESULTS.md``).
+    """
 
     def __init__(self, engine: Engine, rater: Rater) -> None:
+        self._engine = engine
         self._sessions = session_factory(engine)
         self._rater = rater
         self._version_ids: dict[str, int] = {}
+        self._batch: tuple[int, float] | None = None
+        self._conn: Connection | None = None
+        self._pending = 0
+        self._batch_deadline = 0.0
 
-    def _version_id(self, session: Session, info: AgentInfo) -> int:
-        vid = self._version_ids.get(info.content_hash)
-        if vid is None:
-            vid = ensure_agent_version(session, info).id
-            self._version_ids[info.content_hash] = vid
-        return vid
+    def _version_ids_for(self, infos: Sequence[AgentInfo]) -> list[int]:
+        missing = [i for i in infos if i.content_hash not in self._version_ids]
+        if missing:
+            with self._sessions.begin() as session:
+                for info in missing:
+                    if info.content_hash not in self._version_ids:
+                        version = ensure_agent_version(session, info)
+                        self._version_ids[info.content_hash] = version.id
+        return [self._version_ids[i.content_hash] for i in infos]
 
     def record(
         self, result: MatchResult, *, run_id: int | None = None, game_key: str | None = None
@@ -116,114 +167,187 @@ class Recorder:
 
         A match whose ``(run_id, game_key)`` is already stored is not stored twice:
         the call returns None and changes nothing (a resumed run replaying a game).
+        Inside :meth:`batch`, the match commits with the rest of its batch.
         """
+        version_ids = self._version_ids_for(result.agents)
+        if self._batch is not None:
+            conn = self._batch_connection()
+            match_id = self._record_new(conn, result, version_ids, run_id, game_key)
+            self._pending += 1
+            if self._pending >= self._batch[0] or time.monotonic() >= self._batch_deadline:
+                self.flush()
+            return match_id
         try:
-            with self._sessions.begin() as session:
-                if run_id is not None and session.scalar(
-                    select(m.Match.id).where(m.Match.run_id == run_id, m.Match.game_key == game_key)
-                ):
-                    return None
-                return self._record(session, result, run_id, game_key)
+            with self._engine.begin() as conn:
+                return self._record_new(conn, result, version_ids, run_id, game_key)
         except IntegrityError:
             # Another writer stored the same game first; the unique key kept it single.
-            self._version_ids.clear()
             if run_id is None:
                 raise
             return None
 
-    def _record(
-        self, session: Session, result: MatchResult, run_id: int | None, game_key: str | None
-    ) -> int:
-        version_ids = [self._version_id(session, info) for info in result.agents]
-        rated = is_rated([(version_ids[s.side], s.team) for s in result.seats])
+    def _record_new(
+        self,
+        conn: Connection,
+        result: MatchResult,
+        version_ids: list[int],
+        run_id: int | None,
+        game_key: str | None,
+    ) -> int | None:
+        if run_id is not None and conn.scalar(_MATCH_EXISTS, {"run": run_id, "key": game_key}):
+            return None
+        return self._record(conn, result, version_ids, run_id, game_key)
 
-        match = m.Match(
-            run_id=run_id,
-            game_key=game_key,
-            env_id=result.env_id,
-            env_version=result.env_version,
-            seed=result.seed,
-            steps=result.steps,
-            duration_s=result.duration_s,
-            rated=rated,
-            actions=result.actions,
-            outputs=result.outputs,
-        )
-        session.add(match)
-        session.flush()
+    @contextlib.contextmanager
+    def batch(self, *, max_matches: int = 100, max_seconds: float = 0.5) -> Iterator[None]:
+        """Commit matches in groups: fewer commits when a series records thousands.
+
+        Each match still lands with its rating update in the same transaction; a
+        crash loses at most the open batch, never half a match.
+        """
+        self._batch = (max_matches, max_seconds)
+        try:
+            yield
+            self.flush()
+        finally:
+            if self._conn is not None:  # an exception left the batch open: drop it
+                self._conn.rollback()
+                self._conn.close()
+                self._conn = None
+            self._batch = None
+
+    def _batch_connection(self) -> Connection:
+        if self._conn is None:
+            assert self._batch is not None
+            self._conn = self._engine.connect()
+            self._conn.begin()
+            self._batch_deadline = time.monotonic() + self._batch[1]
+            self._pending = 0
+        return self._conn
+
+    def flush(self) -> None:
+        """Commit the open batch, if any."""
+        if self._conn is not None:
+            self._conn.commit()
+            self._conn.close()
+            self._conn = None
+            self._pending = 0
+
+    def _record(
+        self,
+        conn: Connection,
+        result: MatchResult,
+        version_ids: list[int],
+        run_id: int | None,
+        game_key: str | None,
+    ) -> int:
+        rated = is_rated([(version_ids[s.side], s.team) for s in result.seats])
+        match = {
+            "run_id": run_id,
+            "game_key": game_key,
+            "env_id": result.env_id,
+            "env_version": result.env_version,
+            "seed": result.seed,
+            "steps": result.steps,
+            "duration_s": result.duration_s,
+            "rated": rated,
+            "actions": result.actions,
+            "outputs": result.outputs,
+            "created_at": utcnow(),
+        }
+        match_id = int(conn.execute(_INSERT_MATCH, match).inserted_primary_key[0])
         outcomes = [result.outcome(i) for i in range(len(result.agents))]
-        session.add_all(
-            m.Participant(
-                match_id=match.id,
-                agent_version_id=version_ids[seat.side],
-                slot=seat.side,
-                label=seat.label,
-                seat=seat.seat,
-                role=seat.role,
-                team=seat.team,
-                reward=seat.reward,
-                rank=seat.rank,
-                outcome=outcomes[seat.side],
-                forfeit_reason=seat.forfeit,
-                error_text=seat.error,
-            )
+        participants = [
+            {
+                "match_id": match_id,
+                "agent_version_id": version_ids[seat.side],
+                "slot": seat.side,
+                "label": seat.label,
+                "seat": seat.seat,
+                "role": seat.role,
+                "team": seat.team,
+                "reward": seat.reward,
+                "rank": seat.rank,
+                "outcome": outcomes[seat.side],
+                "forfeit_reason": seat.forfeit,
+                "error_text": seat.error,
+            }
             for seat in result.seats
-        )
+        ]
+        conn.execute(_INSERT_PARTICIPANT, participants)
         if rated:
-            self._rate(session, result, match.id, version_ids, outcomes)
-        return match.id
+            self._rate(conn, result, match_id, version_ids, outcomes)
+        return match_id
 
     def _rate(
         self,
-        session: Session,
+        conn: Connection,
         result: MatchResult,
         match_id: int,
         version_ids: list[int],
         outcomes: list[str],
     ) -> None:
-        rows: dict[int, m.Rating] = {}
-        for vid in dict.fromkeys(version_ids):
-            row = session.scalar(
-                select(m.Rating).where(
-                    m.Rating.agent_version_id == vid, m.Rating.env_id == result.env_id
-                )
+        vids = list(dict.fromkeys(version_ids))
+        env = result.env_id
+        rows = {
+            r.agent_version_id: r for r in conn.execute(_SELECT_RATINGS, {"vids": vids, "env": env})
+        }
+        fresh = [vid for vid in vids if vid not in rows]
+        if fresh:
+            start, now = self._rater.initial(), utcnow()
+            blank = {"games": 0, "wins": 0, "draws": 0, "losses": 0, "forfeits": 0}
+            conn.execute(
+                _INSERT_RATING,
+                [
+                    {
+                        "agent_version_id": vid,
+                        "env_id": env,
+                        "mu": start.mu,
+                        "sigma": start.sigma,
+                        "updated_at": now,
+                        **blank,
+                    }
+                    for vid in fresh
+                ],
             )
-            if row is None:
-                start = self._rater.initial()
-                row = m.Rating(
-                    agent_version_id=vid,
-                    env_id=result.env_id,
-                    mu=start.mu,
-                    sigma=start.sigma,
-                    games=0,
-                    wins=0,
-                    draws=0,
-                    losses=0,
-                    forfeits=0,
-                )
-                session.add(row)
-            rows[vid] = row
+            rows.update(
+                (r.agent_version_id, r)
+                for r in conn.execute(_SELECT_RATINGS, {"vids": fresh, "env": env})
+            )
 
         seats = [(version_ids[s.side], s.team, s.rank) for s in result.seats]
-        current = {vid: MuSigma(row.mu, row.sigma) for vid, row in rows.items()}
-        for vid, new in team_update(self._rater, seats, current).items():
-            rows[vid].mu, rows[vid].sigma = new
+        current = {vid: MuSigma(rows[vid].mu, rows[vid].sigma) for vid in vids}
+        updated = team_update(self._rater, seats, current)
 
-        forfeited = {version_ids[s.side] for s in result.seats if s.forfeit}
+        counts = {vid: {"win": 0, "draw": 0, "loss": 0} for vid in vids}
         for slot, vid in enumerate(version_ids):
-            row = rows[vid]
-            row.games += 1
-            outcome = outcomes[slot]
-            if outcome == "win":
-                row.wins += 1
-            elif outcome == "draw":
-                row.draws += 1
-            else:
-                row.losses += 1
-            if vid in forfeited:
-                row.forfeits += 1
-        session.flush()
-        session.add_all(
-            m.RatingHistory(rating_id=row.id, match_id=match_id, mu=row.mu, sigma=row.sigma)
-            for row in rows.values()
+            counts[vid][outcomes[slot]] += 1
+        forfeited = {version_ids[s.side] for s in result.seats if s.forfeit}
+        now = utcnow()
+        conn.execute(
+            _UPDATE_RATING,
+            [
+                {
+                    "rid": rows[vid].id,
+                    "new_mu": updated[vid].mu,
+                    "new_sigma": updated[vid].sigma,
+                    "new_games": rows[vid].games + sum(counts[vid].values()),
+                    "new_wins": rows[vid].wins + counts[vid]["win"],
+                    "new_draws": rows[vid].draws + counts[vid]["draw"],
+                    "new_losses": rows[vid].losses + counts[vid]["loss"],
+                    "new_forfeits": rows[vid].forfeits + (vid in forfeited),
+                    "now": now,
+                }
+                for vid in vids
+            ],
         )
+        history = [
+            {
+                "rating_id": rows[vid].id,
+                "match_id": match_id,
+                "mu": updated[vid].mu,
+                "sigma": updated[vid].sigma,
+            }
+            for vid in vids
+        ]
+        conn.execute(_INSERT_HISTORY, history)

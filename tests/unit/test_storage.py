@@ -145,3 +145,20 @@ def test_package_version_recorded_with_its_hash() -> None:
         assert version is not None
         assert (version.version, version.kind, version.source) == ("1.0.0", "scripted", "path")
         assert version.content_hash == pkg.info.content_hash and len(version.content_hash) == 64
+
+
+def test_batched_records_commit_together_and_roll_back_together(tmp_path: Path) -> None:
+    # a file, not :memory:, so the count sees only what other connections see
+    engine = connect(f"sqlite:///{tmp_path / 'batch.db'}")
+    recorder = Recorder(engine, RatingSystem())
+    with recorder.batch(max_matches=3):
+        for seed in range(4):
+            recorder.record(_c4_match(seed))
+        assert _count(engine, m.Match) == 3  # the first three committed as a batch
+    assert _count(engine, m.Match) == 4  # the rest on leaving the batch
+    assert _count(engine, m.RatingHistory) == 8
+
+    with pytest.raises(RuntimeError, match="stop"), recorder.batch(max_matches=10):
+        recorder.record(_c4_match(9))
+        raise RuntimeError("stop")
+    assert _count(engine, m.Match) == 4  # the open batch was dropped whole
