@@ -27,6 +27,7 @@ class RandomAgent:
     def __init__(self, action_space: Any, *, seed: int | None = None) -> None:
         self.action_space = action_space
         self._rng = np.random.default_rng(seed)
+        self._seed, self._used = seed, False
         self._fallback_space: Any = None
         if isinstance(action_space, spaces.Discrete):
             self._n = int(action_space.n)
@@ -38,6 +39,7 @@ class RandomAgent:
             # space other seats share.
             self._fallback_space = copy.deepcopy(action_space)
             self._fallback_space.seed(int(self._rng.integers(2**31)))
+            self._used = True
 
     def _init_box(self, space: spaces.Box) -> None:
         low = np.asarray(space.low, dtype=np.float64)
@@ -47,13 +49,17 @@ class RandomAgent:
 
     def reset(self, *, seed: int | None = None) -> None:
         """Start a new match; a given seed replaces the generator's state."""
-        if seed is not None:
+        # Rebuilding a generator costs more than a connect-four move: skip it when
+        # the seed is the one this fresh generator was built from.
+        if seed is not None and (seed != self._seed or self._used):
+            self._seed, self._used = seed, False
             self._rng = np.random.default_rng(seed)
             if self._fallback_space is not None:
                 self._fallback_space.seed(int(self._rng.integers(2**31)))
 
     def act(self, observation: Any, *, action_mask: Any = None) -> Any:
         """Return a uniformly random (legal) action; the observation is ignored."""
+        self._used = True
         if self._fallback_space is None and isinstance(self.action_space, spaces.Discrete):
             if action_mask is None:
                 return self._start + int(self._rng.random() * self._n)

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from arena.errors import ArenaError
-from arena.play import check_import
+from arena.hosts import HostPool
 from arena.registry import builtin_agents, get_env
 from arena.runner import Limits, play_match
-from arena.sources import builtin_source, package_source
+from arena.sources import AgentSource, builtin_source, package_source
 
 SMOKE_STEPS = 2_000  # a smoke match need not finish a long Atari episode
 
@@ -53,7 +53,12 @@ def check_package(path: Path, *, env_id: str | None = None, seed: int = 0) -> Ch
     if not path.is_dir():
         raise ArenaError(f"{path}: not a package folder")
     source = package_source(path)
-    check_import(source)
+    with HostPool(Limits()) as hosts:
+        hosts.load(source)  # imported inside the sandbox, like every match
+        return _smoke(source, env_id, seed, hosts)
+
+
+def _smoke(source: AgentSource, env_id: str | None, seed: int, hosts: HostPool) -> CheckReport:
     assert source.manifest is not None
     if env_id is not None and env_id not in source.manifest.envs:
         raise ArenaError(
@@ -74,7 +79,9 @@ def check_package(path: Path, *, env_id: str | None = None, seed: int = 0) -> Ch
             filled = True
             sources = [opponent] * len(spec.sides)
             sources[side_index] = source
-            result = play_match(spec, sources, seed=seed, limits=Limits(max_steps=SMOKE_STEPS))
+            result = play_match(
+                spec, sources, seed=seed, limits=Limits(max_steps=SMOKE_STEPS), hosts=hosts
+            )
             for seat in result.seats:
                 if seat.forfeit and seat.side == side_index:
                     first_line = (seat.error or "").strip().splitlines()

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from arena.errors import ArenaError
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.sources import AgentLoadError, AgentSource, BoundedOutput
@@ -30,6 +31,10 @@ class AgentFault(Exception):
 
 class Host(Protocol):
     """The runner's view of one package (or built-in) during a series of matches."""
+
+    def load(self) -> None:
+        """Import the package's entry point (where it will run); AgentFault if it fails."""
+        ...
 
     def start_match(self, contexts: Sequence[AgentContext]) -> None:
         """Create one agent per seat (``make_agent`` + ``reset``)."""
@@ -74,6 +79,12 @@ class InProcessHost:
             self.source.activated(),
         ):
             return fn(*args, **kwargs)
+
+    def load(self) -> None:
+        try:
+            self.source.factory()
+        except AgentLoadError as exc:
+            raise AgentFault("error", f"{exc}\n{exc.detail}") from None
 
     def start_match(self, contexts: Sequence[AgentContext]) -> None:
         self.agents = {}
@@ -157,6 +168,23 @@ class HostPool:
                 host = InProcessHost(source, self.limits)
             self._hosts[key] = host
         return host
+
+    def load(self, source: AgentSource) -> None:
+        """Import ``source`` where it will play, before any match or database write.
+
+        Raises:
+            ArenaError: the import failed; the message's first line says why and
+                ``detail`` holds the package's traceback.
+        """
+        try:
+            self.host(source).load()
+        except AgentFault as fault:
+            first, _, _ = fault.message.partition("\n")
+            raise ArenaError(
+                f"agent '{source.label}' ({source.package_dir}): {first} "
+                "(run with -v for the traceback)",
+                detail=fault.message,
+            ) from None
 
     def close(self) -> None:
         for host in self._hosts.values():

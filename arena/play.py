@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from arena.sources import AgentSource
 from arena.specs import EnvSpec
 
 
+@functools.lru_cache(maxsize=4096)
 def game_seed(seed: int, *keys: int) -> int:
     """A 31-bit seed derived from a root seed and integer keys (stable across runs)."""
     return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0] & 0x7FFFFFFF)
@@ -46,18 +48,21 @@ def play_series(
     device: str = "cpu",
     env_kwargs: dict[str, Any] | None = None,
     on_result: Callable[[MatchResult], None] | None = None,
+    hosts: HostPool | None = None,
 ) -> list[MatchResult]:
     """Play ``games`` matches, rotating seats in symmetric games.
 
     Each full rotation of seats shares one seed (paired seeds), so in a two-player
-    game both seat orders see the same deal, dice or start position.
+    game both seat orders see the same deal, dice or start position. ``hosts``
+    keeps sandboxed workers alive across calls; by default the series owns one.
     """
     n = len(sources)
     labels = unique_labels([s.label for s in sources])
     env = spec.build(**(env_kwargs or {}))
     rotation = n if spec.symmetric else 1
     results = []
-    with HostPool(limits or Limits()) as hosts:
+    pool = hosts if hosts is not None else HostPool(limits or Limits())
+    try:
         for game in range(games):
             order = seating(spec, n, game)
             result = play_match(
@@ -67,12 +72,15 @@ def play_series(
                 limits=limits,
                 device=device,
                 env=env,
-                hosts=hosts,
+                hosts=pool,
             )
             relabel(result, [labels[i] for i in order])
             if on_result is not None:
                 on_result(result)
             results.append(result)
+    finally:
+        if hosts is None:
+            pool.close()
     return results
 
 
@@ -164,38 +172,35 @@ def play_and_record(
                     f"agent '{source.label}' cannot fill role '{role}' of {env_id} "
                     f"(its roles: {', '.join(source.roles or ())})"
                 )
-        check_import(source)
-    recorder = None
-    if record:
-        from arena.storage import connect
-        from arena.storage.recorder import Recorder
+    with HostPool(limits or Limits()) as hosts:
+        # Packages are imported where they will play (the sandbox), never here.
+        for source in sources:
+            hosts.load(source)
+        recorder = None
+        if record:
+            from arena.storage import connect
+            from arena.storage.recorder import Recorder
 
-        recorder = Recorder(connect(db_url), get_service("rater")())
-    match_ids: list[int] = []
+            recorder = Recorder(connect(db_url), get_service("rater")())
+        match_ids: list[int] = []
 
-    def store(result: MatchResult) -> None:
-        if recorder is not None:
-            match_id = recorder.record(result)
-            if match_id is not None:
-                match_ids.append(match_id)
-        if on_result is not None:
-            on_result(result)
+        def store(result: MatchResult) -> None:
+            if recorder is not None:
+                match_id = recorder.record(result)
+                if match_id is not None:
+                    match_ids.append(match_id)
+            if on_result is not None:
+                on_result(result)
 
-    with recorder.batch() if recorder is not None else contextlib.nullcontext():
-        results = play_series(
-            spec, sources, games=games, seed=seed, limits=limits, device=device, on_result=store
-        )
+        with recorder.batch() if recorder is not None else contextlib.nullcontext():
+            results = play_series(
+                spec,
+                sources,
+                games=games,
+                seed=seed,
+                limits=limits,
+                device=device,
+                on_result=store,
+                hosts=hosts,
+            )
     return SeriesReport(env_id, games, seed, summarize(results), match_ids)
-
-
-def check_import(source: AgentSource) -> None:
-    """Import a package's entry point now, turning a failure into an ArenaError."""
-    from arena.sources import AgentLoadError
-
-    try:
-        source.factory()
-    except AgentLoadError as exc:
-        raise ArenaError(
-            f"agent '{source.label}' ({source.package_dir}): {exc} (run with -v for the traceback)",
-            detail=exc.detail,
-        ) from None

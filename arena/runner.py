@@ -7,6 +7,7 @@ team ranks last; the other teams rank by their score so far.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -126,6 +127,7 @@ def _loggable(action: Any) -> Any:
     return action
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and each match seed recurs in a series
 def _seat_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] & 0x7FFFFFFF)
 

@@ -21,7 +21,7 @@ from arena.hosts import HostPool
 from arena.registry import get_env
 from arena.result import MatchResult
 from arena.runner import play_match
-from arena.sources import AgentLoadError, AgentSource, resolve_agent
+from arena.sources import AgentSource, resolve_agent
 from arena.specs import EnvSpec
 from arena.storage import connect, session_factory
 from arena.storage import models as m
@@ -46,7 +46,7 @@ class TournamentOutcome:
     forfeits: int
 
 
-def prepare_entrants(config: TournamentConfig, spec: EnvSpec) -> list[AgentSource]:
+def prepare_entrants(config: TournamentConfig, spec: EnvSpec, hosts: HostPool) -> list[AgentSource]:
     """Resolve every entrant and check it can play; all errors before any match.
 
     Raises:
@@ -79,12 +79,9 @@ def prepare_entrants(config: TournamentConfig, spec: EnvSpec) -> list[AgentSourc
             )
         seen[source.info.content_hash] = i
         try:
-            source.factory()
-        except AgentLoadError as exc:
-            raise ArenaError(
-                f"{where}: agent '{source.label}': {exc} (run with -v for the traceback)",
-                detail=exc.detail,
-            ) from None
+            hosts.load(source)  # imported where it will play: the sandbox
+        except ArenaError as exc:
+            raise ArenaError(f"{where}: {exc}", detail=exc.detail) from None
         sources.append(source)
     return sources
 
@@ -129,7 +126,19 @@ def run_tournament(
     """
     config = load_tournament(path)
     spec = get_env(config.env_id)
-    sources = prepare_entrants(config, spec)
+    with HostPool(config.limits) as hosts:
+        return _run(path, config, spec, hosts, db_url, on_match)
+
+
+def _run(
+    path: Path,
+    config: TournamentConfig,
+    spec: EnvSpec,
+    hosts: HostPool,
+    db_url: str | None,
+    on_match: Callable[[MatchResult, int, int], None] | None,
+) -> TournamentOutcome:
+    sources = prepare_entrants(config, spec, hosts)
     plan_for(config, spec, 1)  # format errors surface before the database is touched
     env = spec.build(**config.env_kwargs)
 
@@ -186,24 +195,23 @@ def run_tournament(
     recorder = Recorder(engine, RatingSystem())
     played = forfeits = 0
     done = len(stored)
-    with HostPool(config.limits) as hosts:
-        for game in plan:
-            if game.key in stored:
-                continue
-            result = play_match(
-                spec,
-                [sources[i] for i in game.entrants],
-                seed=game.seed,
-                limits=config.limits,
-                env=env,
-                hosts=hosts,
-            )
-            if recorder.record(result, run_id=run_id, game_key=game.key) is not None:
-                played += 1
-                forfeits += len(result.forfeits)
-            done += 1
-            if on_match is not None:
-                on_match(result, done, len(plan))
+    for game in plan:
+        if game.key in stored:
+            continue
+        result = play_match(
+            spec,
+            [sources[i] for i in game.entrants],
+            seed=game.seed,
+            limits=config.limits,
+            env=env,
+            hosts=hosts,
+        )
+        if recorder.record(result, run_id=run_id, game_key=game.key) is not None:
+            played += 1
+            forfeits += len(result.forfeits)
+        done += 1
+        if on_match is not None:
+            on_match(result, done, len(plan))
 
     with sessions.begin() as session:
         run = session.get_one(m.Run, run_id)

@@ -266,6 +266,13 @@ class SandboxHost:
 
     # -- Host protocol ---------------------------------------------------------------
 
+    def load(self) -> None:
+        if not self._alive():
+            self._kill()
+            self._start()
+        if self.load_fault is not None:
+            raise AgentFault(self.load_fault.reason, self.load_fault.message)
+
     def start_match(self, contexts: Sequence[AgentContext]) -> None:
         first = contexts[0].agent_id
         if not self._alive():

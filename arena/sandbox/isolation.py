@@ -2,7 +2,8 @@
 
 On Linux as root, a worker starts inside new network, mount, PID, IPC and UTS
 namespaces (util-linux ``unshare``). A short shell step then makes every mount
-read-only, mounts a private ``/tmp`` (and ``/var/tmp``, ``/dev/shm``), joins a
+read-only (``/proc/sys`` included), replaces ``/dev`` with a minimal one, mounts
+a private ``/tmp`` (and ``/var/tmp``, ``/dev/shm``, ``/run``), joins a
 pids cgroup that caps processes, and ``setpriv`` drops every capability (and
 the user id, when the Python installation is readable by other users) before
 Python starts. The package folder is bound in read-only, even under ``/tmp``.
@@ -32,8 +33,24 @@ for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
   case "$m" in /proc|/proc/*|/dev|/dev/pts) continue;; esac
   mount -o remount,bind,ro "$m" 2>/dev/null || true
 done
+# Kernel knobs stay read-only: /proc/sys/kernel/core_pattern would run a program
+# as root outside every namespace.
+for p in /proc/sys /proc/sysrq-trigger /proc/irq /proc/bus /proc/fs; do
+  if [ -e "$p" ]; then mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; fi
+done
 exec 9<"$ARENA_PACKAGE"
-for t in /tmp /var/tmp /dev/shm; do
+# A minimal /dev instead of the host's devices (kmsg, kvm, loop...).
+mount -t tmpfs -o nosuid,noexec,mode=755,size=64k arena-dev /dev
+for n in null:3 zero:5 full:7 random:8 urandom:9; do
+  mknod -m 666 "/dev/${n%%:*}" c 1 "${n##*:}"
+done
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
+mkdir /dev/shm
+# Private scratch space; /run hides the host's daemon sockets (docker, postgres).
+for t in /tmp /var/tmp /dev/shm /run; do
   if [ -d "$t" ]; then mount -t tmpfs -o "$ARENA_TMPFS" tmpfs "$t"; fi
 done
 # The package folder stays visible (read-only) even when it lives under /tmp.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,11 +98,11 @@ def team_update(
 
 
 # Statements built once: constructing them per match cost more than running them.
-_RATING = m.Rating.__table__
-_INSERT_MATCH = insert(m.Match.__table__)
-_INSERT_PARTICIPANT = insert(m.Participant.__table__)
+_RATING = cast(Table, m.Rating.__table__)
+_INSERT_MATCH = insert(m.Match)
+_INSERT_PARTICIPANT = insert(m.Participant)
 _INSERT_RATING = insert(_RATING)
-_INSERT_HISTORY = insert(m.RatingHistory.__table__)
+_INSERT_HISTORY = insert(m.RatingHistory)
 # FOR UPDATE keeps concurrent writers on PostgreSQL from losing an update; SQLite
 # serialises writers itself and ignores it.
 _SELECT_RATINGS = (
@@ -255,7 +255,9 @@ class Recorder:
             "outputs": result.outputs,
             "created_at": utcnow(),
         }
-        match_id = int(conn.execute(_INSERT_MATCH, match).inserted_primary_key[0])
+        key = conn.execute(_INSERT_MATCH, match).inserted_primary_key
+        assert key is not None
+        match_id = int(key[0])
         outcomes = [result.outcome(i) for i in range(len(result.agents))]
         participants = [
             {

@@ -255,8 +255,9 @@ def test_import_failure_is_reported_with_traceback_detail(tmp_path: Path) -> Non
     path = round_robin_file(tmp_path, agents=("random", "broken"))
     with pytest.raises(ArenaError) as info:
         run_tournament(path, db_url=f"sqlite:///{tmp_path / 'a.db'}")
-    assert "entrants[2]: agent 'broken': importing 'brk' failed: ModuleNotFoundError" in str(
-        info.value
+    assert (
+        f"entrants[2]: agent 'broken' ({pkg}): importing 'brk' failed: ModuleNotFoundError"
+        in str(info.value)
     )
     assert info.value.detail is not None and "not_a_module_anywhere" in info.value.detail
     assert not (tmp_path / "a.db").exists()
