@@ -15,6 +15,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,20 @@ from arena.sources import OUTPUT_LIMIT, AgentSource
 END_GRACE_S = 2.0  # how long a match child may take to close its agents
 WORKER_BOOT_S = 60.0  # a worker's own start-up, before the package is imported
 _uids = itertools.count()
+_seccomp_warned = False
+
+
+def _seccomp_missing(boot: dict[str, Any]) -> str | None:
+    """Why a worker has no unix-socket filter, or None; said once per process."""
+    global _seccomp_warned
+    reason = boot.get("seccomp")
+    if not isinstance(reason, str):
+        return None
+    reason = " ".join(reason.split())[:300]
+    if not _seccomp_warned:
+        _seccomp_warned = True
+        sys.stderr.write(f"sandbox: not applied: unix-socket filter: {reason}\n")
+    return reason
 
 
 def _next_uid() -> int:
@@ -63,6 +78,7 @@ class SandboxHost:
         self.sock: socket.socket | None = None
         self.cgroup: Path | None = None
         self.load_fault: AgentFault | None = None
+        self.seccomp_missing: str | None = None  # why the worker has no unix-socket filter
         self.child_pid: int | None = None
         self.in_match = False
         self._inbox = bytearray()
@@ -120,7 +136,8 @@ class SandboxHost:
         assert manifest is not None
         try:
             # The worker's own start-up (Python, numpy, gymnasium) is not the agent's time.
-            self._reply(time.monotonic() + WORKER_BOOT_S)
+            boot = self._reply(time.monotonic() + WORKER_BOOT_S)
+            self.seccomp_missing = _seccomp_missing(boot)
             clock = "importing the package"
             deadline = time.monotonic() + self.limits.init_timeout_s
             package = str(self.source.package_dir)

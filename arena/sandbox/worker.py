@@ -30,6 +30,7 @@ from arena.sandbox.channel import (
     recv_message,
     send_reply,
 )
+from arena.sandbox.seccomp import deny_unix_sockets
 
 MEMORY_EXIT = 86  # the child ran out of memory (MemoryError under RLIMIT_AS)
 DONE_EXIT = 0
@@ -137,10 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     chan = socket.socket(fileno=args.fd)
     _set_limits(args.memory_mb, args.max_processes)
+    # No unix sockets from here on, in every thread and child (see seccomp.py).
+    seccomp = deny_unix_sockets()
     # Contexts carry gymnasium spaces: import it now, before any clock starts.
     import gymnasium  # noqa: F401
 
-    send_reply(chan, {"ok": "ready"})
+    send_reply(chan, {"ok": "ready", "seccomp": seccomp})
     # Agents must not get the arena's signals (Ctrl-C goes to the arena only).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     factory = None
