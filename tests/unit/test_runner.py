@@ -52,7 +52,8 @@ BAD: list[tuple[str, str, list[str], Limits | None]] = [
     ("returns-string", "illegal", ["expected an integer action, got str '3'"], None),
     ("returns-nan", "illegal", ["expected an integer action, got float nan"], None),
     ("out-of-range", "illegal", ["action 99 is outside the action space Discrete(9)"], None),
-    ("slow-act", "timeout", ["act took", "0.100s (the move time limit)"], Limits(move_timeout_s=0.1)),
+    ("slow-act", "timeout", ["act took", "0.100s (the move time limit)"],
+     Limits(move_timeout_s=0.1)),
     ("slow-init", "timeout", ["set-up took", "0.1s (init_timeout_s)"], Limits(init_timeout_s=0.1)),
 ]  # fmt: skip
 
