@@ -96,7 +96,11 @@ class SandboxHost:
             args += ["--max-processes", str(self.limits.max_processes)]
         assert self.source.package_dir is not None
         command, extra_env = worker_command(
-            isolation, args, uid=_next_uid(), package_dir=self.source.package_dir.resolve()
+            isolation,
+            args,
+            uid=_next_uid(),
+            package_dir=self.source.package_dir.resolve(),
+            channel_fd=child.fileno(),
         )
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

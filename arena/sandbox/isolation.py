@@ -38,7 +38,12 @@ done
 for p in /proc/sys /proc/sysrq-trigger /proc/irq /proc/bus /proc/fs; do
   if [ -e "$p" ]; then mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; fi
 done
-exec 9<"$ARENA_PACKAGE"
+# Folders that must stay visible (read-only) even under the fresh tmpfs mounts
+# below: the package, and Python and the arena when they live under /tmp.
+# ARENA_KEEP is "fd=path:fd=path" with single-digit fds the worker does not use.
+IFS=:
+for k in $ARENA_KEEP; do eval "exec ${k%%=*}<\"\${k#*=}\""; done
+unset IFS
 # A minimal /dev instead of the host's devices (kmsg, kvm, loop...).
 mount -t tmpfs -o nosuid,noexec,mode=755,size=64k arena-dev /dev
 for n in null:3 zero:5 full:7 random:8 urandom:9; do
@@ -53,11 +58,14 @@ mkdir /dev/shm
 for t in /tmp /var/tmp /dev/shm /run; do
   if [ -d "$t" ]; then mount -t tmpfs -o "$ARENA_TMPFS" tmpfs "$t"; fi
 done
-# The package folder stays visible (read-only) even when it lives under /tmp.
-mkdir -p "$ARENA_PACKAGE"
-mount --no-canonicalize --bind /proc/self/fd/9 "$ARENA_PACKAGE"
-mount -o remount,bind,ro "$ARENA_PACKAGE"
-exec 9<&-
+IFS=:
+for k in $ARENA_KEEP; do
+  mkdir -p "${k#*=}"
+  mount --no-canonicalize --bind "/proc/self/fd/${k%%=*}" "${k#*=}"
+  mount -o remount,bind,ro "${k#*=}"
+  eval "exec ${k%%=*}<&-"
+done
+unset IFS
 ip link set lo down 2>/dev/null || true
 exec setpriv $ARENA_SETPRIV -- "$@"
 """
@@ -161,8 +169,31 @@ def warn_once(isolation: Isolation) -> None:
         sys.stderr.write(f"sandbox: not applied: {line}\n")
 
 
+COVERED = ("/tmp", "/var/tmp", "/dev", "/run")  # replaced by fresh mounts in a worker
+
+
+def kept_paths(package_dir: Path) -> list[str]:
+    """Folders re-bound into a worker: the package, plus Python and the arena
+    when a fresh mount would hide them (a checkout or venv under /tmp)."""
+    arena_root = Path(__file__).resolve().parents[2]
+    keep = [str(package_dir)]
+    for path in (Path(sys.prefix), Path(sys.base_prefix), arena_root):
+        resolved = str(path.resolve())
+        hidden = any(resolved == c or resolved.startswith(c + "/") for c in COVERED)
+        if hidden and resolved not in keep and ":" not in resolved:
+            keep.append(resolved)
+    return keep
+
+
+def _keep_spec(package_dir: Path, channel_fd: int) -> str:
+    # dash only redirects single-digit fds; skip the one carrying the channel.
+    fds = [fd for fd in range(3, 10) if fd != channel_fd]
+    paths = kept_paths(package_dir)[: len(fds)]
+    return ":".join(f"{fd}={path}" for fd, path in zip(fds, paths, strict=False))
+
+
 def worker_command(
-    isolation: Isolation, worker_args: list[str], *, uid: int, package_dir: Path
+    isolation: Isolation, worker_args: list[str], *, uid: int, package_dir: Path, channel_fd: int
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and extra environment that start one worker."""
     python = [sys.executable, "-m", "arena.sandbox.worker", *worker_args]
@@ -189,5 +220,9 @@ def worker_command(
         "arena-sandbox",
         *python,
     ]
-    env = {"ARENA_SETPRIV": setpriv, "ARENA_TMPFS": TMPFS, "ARENA_PACKAGE": str(package_dir)}
+    env = {
+        "ARENA_SETPRIV": setpriv,
+        "ARENA_TMPFS": TMPFS,
+        "ARENA_KEEP": _keep_spec(package_dir, channel_fd),
+    }
     return command, env

@@ -143,3 +143,35 @@ class RatingHistory(Base):
     match_id: Mapped[int] = mapped_column(ForeignKey("matches.id"))
     mu: Mapped[float]
     sigma: Mapped[float]
+
+
+class PlannedGame(Base):
+    """One game of a run's plan, stored before it is played so a run can resume.
+
+    Formats that pair by results (swiss, knockout, ladder) store each round's
+    games when the round is drawn.
+    """
+
+    __tablename__ = "planned_games"
+    __table_args__ = (UniqueConstraint("run_id", "game_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    game_key: Mapped[str] = mapped_column(String(128))
+    round: Mapped[int]
+    entrants: Mapped[list[int]] = mapped_column(JSON)  # entrant indices in side order
+    seed: Mapped[int]
+
+
+class Schedule(Base):
+    """A tournament file that the scheduler runs every so often."""
+
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"), unique=True)
+    source_path: Mapped[str] = mapped_column(Text)
+    every_s: Mapped[float | None]
+    cron: Mapped[str | None] = mapped_column(String(128))
+    next_run_at: Mapped[datetime]
+    last_run_at: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
