@@ -59,6 +59,7 @@ def play_series(
     n = len(sources)
     labels = unique_labels([s.label for s in sources])
     env = spec.build(**(env_kwargs or {}))
+    spec = spec.for_env(env)
     rotation = n if spec.symmetric else 1
     results = []
     pool = hosts if hosts is not None else HostPool(limits or Limits())

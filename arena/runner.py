@@ -160,9 +160,10 @@ def play_match(
             once); by default a pool for this match alone.
     """
     limits = limits or Limits()
-    owners = side_owners(spec, len(sources))
     if env is None:
         env = spec.build(**(env_kwargs or {}))
+    spec = spec.for_env(env)
+    owners = side_owners(spec, len(sources))
     pool = hosts if hosts is not None else HostPool(limits)
     try:
         return _play(spec, sources, owners, seed, limits, device, env, record_actions, pool)

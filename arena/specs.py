@@ -6,6 +6,7 @@ them, so the platform never imports a game.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,27 @@ class EnvSpec:
         if factory is None:
             raise ArenaError(f"env '{self.env_id}' has no parallel factory")
         return factory(**{**self.kwargs, **kwargs})
+
+    def for_env(self, env: Any) -> EnvSpec:
+        """This spec with sides matching ``env``'s agents.
+
+        Symmetric one-seat-per-side games built with more players (hold'em with
+        ``num_players=4``) get one side per seat, each its own team; other specs
+        are returned unchanged.
+        """
+        seats = tuple(env.possible_agents)
+        if seats == tuple(seat for side in self.sides for seat in side.seats):
+            return self
+        one_seat = all(len(side.seats) == 1 for side in self.sides)
+        teams = [side.team for side in self.sides]
+        if not (len(self.roles) == 1 and one_seat and len(set(teams)) == len(teams)):
+            raise ArenaError(
+                f"env '{self.env_id}': these arguments change its seats to {', '.join(seats)}, "
+                "which the arena cannot map to sides"
+            )
+        role = self.sides[0].role
+        sides = tuple(Side(role, (seat,), team) for team, seat in enumerate(seats))
+        return dataclasses.replace(self, sides=sides)
 
     def seat_side(self) -> dict[str, Side]:
         """Map every seat to its side."""

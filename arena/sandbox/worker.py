@@ -26,6 +26,7 @@ from typing import Any
 
 from arena.sandbox.channel import (
     MAX_TRACEBACK,
+    ChannelClosed,
     encode_action,
     recv_message,
     send_reply,
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     while True:
         try:
             message = recv_message(chan)
-        except (EOFError, ConnectionError, OSError):
+        except (EOFError, ConnectionError, OSError, ChannelClosed):
             return
         if not message:
             return
