@@ -5,24 +5,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all lint bench clean
+.PHONY: demo test test-all test-postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,atari]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/arena tournament run tournaments/demo.toml
 
+# -rs prints why each skipped test skipped (PostgreSQL tests need ARENA_TEST_PG_URL).
 test: $(STAMP)
 	$(BIN)/ruff check arena envs agents tournaments tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q -rs
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
+
+# Starts (or reuses) a throwaway PostgreSQL server on 127.0.0.1 with
+# .ci/postgres.sh (which installs the Debian package when run as root) and runs
+# the PostgreSQL tests on it. `.ci/postgres.sh --stop` removes the server.
+test-postgres: $(STAMP)
+	pg="$$(.ci/postgres.sh)" && eval "$$pg" && \
+		$(BIN)/python -m pytest -q -rs tests/integration/test_postgres.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check arena envs agents tournaments tests bench

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +19,34 @@ def arena_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ARENA_HOME", str(home))
     monkeypatch.delenv("ARENA_DB", raising=False)
     return home
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test.
+
+    The server comes from ``ARENA_TEST_PG_URL`` (a role that may create databases;
+    ``eval "$(.ci/postgres.sh)"`` starts one). Skips when it is unset or when the
+    driver is not installed; a set URL whose server cannot be reached fails.
+    """
+    admin_url = os.environ.get("ARENA_TEST_PG_URL")
+    if not admin_url:
+        pytest.skip(
+            "PostgreSQL not available: set ARENA_TEST_PG_URL (CI starts one with .ci/postgres.sh)"
+        )
+    from sqlalchemy import create_engine, make_url, text
+
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    except ImportError as exc:
+        pytest.skip(f"PostgreSQL driver not installed ({exc}): pip install -e '.[postgres]'")
+    name = f"arena_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        # FORCE ends connections the test's engines still hold in their pools.
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from arena.errors import ArenaError
@@ -49,14 +49,25 @@ def connect(url: str | None = None, *, migrate: bool = True) -> Engine:
         ArenaError: the URL is malformed or the database cannot be opened.
     """
     url = url or default_url()
+    shown = url
     try:
+        parsed = make_url(url)
+        shown = parsed.render_as_string(hide_password=True)
+        if parsed.drivername == "postgresql":
+            # The driver the [postgres] extra installs (SQLAlchemy 2.0 would pick psycopg2).
+            parsed = parsed.set(drivername="postgresql+psycopg")
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(
                 parents=True, exist_ok=True
             )
-        engine = create_engine(url)
+        engine = create_engine(parsed)
+    except ImportError as exc:
+        hint = ""
+        if shown.startswith("postgres"):
+            hint = " (pip install 'arena[postgres]' provides psycopg, for postgresql:// URLs)"
+        raise ArenaError(f"database URL {shown!r}: {exc}{hint}") from None
     except Exception as exc:
-        raise ArenaError(f"database URL {url!r}: {exc}") from None
+        raise ArenaError(f"database URL {shown!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
@@ -72,7 +83,9 @@ def upgrade(engine: Engine) -> None:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except Exception as exc:
-        raise ArenaError(f"cannot open database {engine.url!r}: {exc}") from None
+        # One line: drivers' messages (psycopg's) span several.
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        raise ArenaError(f"cannot open database {engine.url!r}: {reason}") from None
     if current == HEAD:
         return
     from alembic import command
