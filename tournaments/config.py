@@ -15,25 +15,16 @@ from typing import Any
 from arena.errors import ArenaError
 from arena.registry import env_specs
 from arena.runner import Limits
+from tournaments.formats import FORMATS, OPTION_KEYS, Format, make_format
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-FORMATS = ("round-robin",)
-PLANNED_FORMATS = ("gauntlet", "swiss", "knockout", "ladder", "free-for-all")
 TOP_KEYS = ("tournament", "limits", "schedule", "entrants")
-TOURNAMENT_KEYS = (
-    "name",
-    "env",
-    "format",
-    "games_per_pairing",
-    "rounds",
-    "seed",
-    "description",
-    "env_kwargs",
-)
+BASE_KEYS = ("name", "env", "format", "seed", "description", "env_kwargs")
+TOURNAMENT_KEYS = BASE_KEYS + tuple(k for k in OPTION_KEYS if k not in BASE_KEYS)
 LIMIT_KEYS = (
     "move_timeout_s",
     "init_timeout_s",
@@ -64,6 +55,11 @@ class TournamentConfig:
     schedule: dict[str, str] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def make_format(self) -> Format:
+        """The configured pairing format (options validated at load time)."""
+        return make_format(self.format, self.options)
 
     @property
     def base_dir(self) -> Path:
@@ -124,20 +120,15 @@ def load_tournament(path: Path) -> TournamentConfig:
             f"{path}: [tournament].env: unknown env '{env_id}' (run 'arena envs' for the list)"
         )
     fmt = table.get("format", "round-robin")
-    if fmt not in FORMATS:
-        if fmt in PLANNED_FORMATS:
-            raise ArenaError(
-                f"{path}: [tournament].format: '{fmt}' is not available yet "
-                f"(available: {', '.join(FORMATS)})"
-            )
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise ArenaError(
             f"{path}: [tournament].format: unknown format {fmt!r} (available: {', '.join(FORMATS)})"
         )
     games = _int(path, "[tournament].games_per_pairing", table.get("games_per_pairing", 2), 1)
+    options = {k: table[k] for k in OPTION_KEYS if k in table}
+    options["games_per_pairing"] = games
     seed = _int(path, "[tournament].seed", table.get("seed", 0), 0)
-    rounds = table.get("rounds")
-    if rounds is not None:
-        rounds = _int(path, "[tournament].rounds", rounds, 1)
+    rounds = options.get("rounds")
     description = table.get("description", "")
     if not isinstance(description, str):
         raise ArenaError(f"{path}: [tournament].description: expected a string")
@@ -213,6 +204,18 @@ def load_tournament(path: Path) -> TournamentConfig:
         entrants.append(agent)
     if len(entrants) < 2:
         raise ArenaError(f"{path}: [[entrants]]: a tournament needs at least two, got 1")
+    if "challenger" in options:
+        challenger = options["challenger"]
+        if challenger not in entrants:
+            raise ArenaError(
+                f"{path}: [tournament].challenger: {challenger!r} is not one of the entrants "
+                "(use the same text as its [[entrants]] agent)"
+            )
+        options["challenger"] = entrants.index(challenger)
+    try:
+        make_format(fmt, options).check(len(entrants))
+    except ArenaError as exc:
+        raise ArenaError(f"{path}: {exc}") from None
 
     return TournamentConfig(
         path=path,
@@ -228,4 +231,5 @@ def load_tournament(path: Path) -> TournamentConfig:
         schedule=dict(schedule),
         env_kwargs=dict(env_kwargs),
         raw=data,
+        options=options,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,10 +55,15 @@ def agent_ref(source: AgentSource) -> str:
 class _WorkerState:
     """Per-process caches: resolved agents, envs and the host pool."""
 
-    def __init__(self) -> None:
+    def __init__(self, hosts: HostPool | None = None) -> None:
         self.sources: dict[str, AgentSource] = {}
         self.envs: dict[tuple[str, str], Any] = {}
         self.hosts: dict[Limits, HostPool] = {}
+        self.shared = hosts  # the driver's pool, closed by the driver
+        self.pending_env: Any = None
+
+    def env_for(self, env: Any) -> None:
+        self.pending_env = env
 
     def play(self, task: MatchTask) -> MatchResult:
         spec = get_env(task.env_id)
@@ -69,8 +74,14 @@ class _WorkerState:
             sources.append(self.sources[ref])
         env_key = (task.env_id, repr(sorted(task.env_kwargs.items())))
         if env_key not in self.envs:
-            self.envs[env_key] = spec.build(**task.env_kwargs)
-        hosts = self.hosts.setdefault(task.limits, HostPool(task.limits))
+            if self.pending_env is not None:
+                self.envs[env_key], self.pending_env = self.pending_env, None
+            else:
+                self.envs[env_key] = spec.build(**task.env_kwargs)
+        if self.shared is not None:
+            hosts = self.shared
+        else:
+            hosts = self.hosts.setdefault(task.limits, HostPool(task.limits))
         return play_match(
             spec, sources, seed=task.seed, limits=task.limits, env=self.envs[env_key], hosts=hosts
         )
@@ -124,6 +135,19 @@ class Executor:
         self._pool: ProcessPoolExecutor | None = None
         self._ray: Any = None
         self._ray_play: Any = None
+
+    def adopt(self, sources: Sequence[AgentSource], hosts: HostPool, env: Any) -> None:
+        """Play in-process matches with the driver's own agents, hosts and env.
+
+        The sandboxed workers that validated the entrants then play their games
+        too, instead of starting again.
+        """
+        if self.backend == "local" and self.workers == 1:
+            self._local = _WorkerState(hosts=hosts)
+            for source in sources:
+                self._local.sources[agent_ref(source)] = source
+            if sources:
+                self._local.env_for(env)
 
     def run(self, tasks: Iterable[MatchTask]) -> Iterator[tuple[MatchTask, MatchResult]]:
         if self.backend == "ray":

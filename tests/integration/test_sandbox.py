@@ -154,6 +154,9 @@ def my_children() -> dict[int, str]:
         + cmdline.replace(b"\0", b" ").decode(errors="replace")[:120]
         for pid, cmdline, _, status in _processes()
         if _status_field(status, b"PPid") == [me]
+        # multiprocessing's resource tracker (from a process-pool test earlier in
+        # the session) lives as long as the test process, by design.
+        and b"multiprocessing.resource_tracker" not in cmdline
     }
 
 

@@ -170,9 +170,9 @@ BAD_CASES = {
         "[tournament].games_per_pair: unknown key",
     ),
     "bad-format": (
-        '[tournament]\nname="x"\nenv="connect_four_v3"\nformat="swiss"\n[[entrants]]\n'
+        '[tournament]\nname="x"\nenv="connect_four_v3"\nformat="swizz"\n[[entrants]]\n'
         'agent="random"\n[[entrants]]\nagent="one-ply"\n',
-        "[tournament].format: 'swiss' is not available yet (available: round-robin)",
+        "[tournament].format: unknown format 'swizz' (available: round-robin, gauntlet, ",
     ),
     "unknown-agent": (
         '[tournament]\nname="x"\nenv="connect_four_v3"\n[[entrants]]\nagent="random"\n'
@@ -193,7 +193,8 @@ BAD_CASES = {
     "coop-env": (
         '[tournament]\nname="x"\nenv="simple_spread_v3"\n[[entrants]]\nagent="random"\n'
         '[[entrants]]\nagent="../x"\n',
-        "entrants[2].agent: unknown agent '../x'",
+        "[tournament].format: round-robin seats 2 agents per game, each on its own team; "
+        "simple_spread_v3 has 1 side(s) in 1 team(s)",
     ),
     "bad-timeout": (
         '[tournament]\nname="x"\nenv="connect_four_v3"\n[limits]\nmove_timeout_s=0\n'
@@ -238,9 +239,7 @@ def test_cooperative_env_is_refused_for_round_robin(tmp_path: Path) -> None:
         '[tournament]\nname="x"\nenv="simple_spread_v3"\n[[entrants]]\nagent="random"\n'
         '[[entrants]]\nagent="spread-pkg"\n'
     )
-    with pytest.raises(
-        ArenaError, match="round-robin needs a two-sided env; simple_spread_v3 has 1"
-    ):
+    with pytest.raises(ArenaError, match="round-robin seats 2 agents per game"):
         run_tournament(path, db_url=f"sqlite:///{tmp_path / 'a.db'}")
     assert not (tmp_path / "a.db").exists()
 
