@@ -7,6 +7,7 @@ adds the detail (an agent's traceback).
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,8 @@ agent_app = typer.Typer(help="Check, submit and list agent packages.", no_args_i
 tournament_app = typer.Typer(help="Run tournaments from a TOML file.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 app.add_typer(tournament_app, name="tournament")
+scheduler_app = typer.Typer(help="Run scheduled tournaments when due.", no_args_is_help=True)
+app.add_typer(scheduler_app, name="scheduler")
 
 # Piped output (scripts, CI logs) gets wide tables instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -257,6 +260,79 @@ def tournament_run_command(
         f"{outcome.already_stored} already stored, {outcome.planned} planned"
     )
     _print_board(rows, f"{outcome.name} ({outcome.env_id})")
+
+
+def _utc(when: Any) -> str:
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC"
+
+
+@tournament_app.command("schedule")
+def tournament_schedule_command(
+    file: Annotated[Path, typer.Argument(help="Tournament TOML file with a schedule table.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Store a file's schedule for 'arena scheduler run'; a new schedule is due at once."""
+    from arena.registry import get_service
+
+    info = _run(lambda: get_service("tournament.schedule")(file, db_url=State.db))
+    if as_json:
+        _json(info.to_dict())
+        return
+    timing = f"every {info.every}" if info.cron is None else f'cron "{info.cron}" (UTC)'
+    sys.stdout.write(
+        f"scheduled '{info.tournament}': {timing}, next run at {_utc(info.next_run_at)}\n"
+    )
+
+
+@scheduler_app.command("run")
+def scheduler_run_command(
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now, then exit.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (without --once: one line per run).")
+    ] = False,
+) -> None:
+    """Run scheduled tournaments whenever they are due, until Ctrl-C.
+
+    A failing tournament is one line on stderr and the scheduler goes on; with
+    --once the exit code is then 1.
+    """
+    from arena.registry import get_service
+
+    def report(r: Any) -> None:
+        if as_json and not once:
+            sys.stdout.write(json.dumps(r.to_dict()) + "\n")
+        elif not as_json and r.ok:
+            verb = "resumed" if r.resumed else "ran"
+            sys.stdout.write(
+                f"{verb} '{r.tournament}' run {r.run}: {r.played} match(es) played; "
+                f"next run at {_utc(r.next_run_at)}\n"
+            )
+        if not r.ok:
+            sys.stderr.write(
+                f"error: '{r.tournament}': {r.error}; next run at {_utc(r.next_run_at)}\n"
+            )
+            if State.verbose and r.detail:
+                sys.stderr.write(r.detail.rstrip() + "\n")
+        sys.stdout.flush()  # a pipe (a service's log) would hold lines back
+        sys.stderr.flush()
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # a service manager's stop is a Ctrl-C
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        runs = _run(lambda: get_service("scheduler.run")(db_url=State.db, once=once, on_run=report))
+    except KeyboardInterrupt:
+        sys.stderr.write("scheduler stopped\n")
+        raise typer.Exit(0) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if as_json:
+        _json([r.to_dict() for r in runs])
+    elif not runs:
+        sys.stdout.write("nothing due\n")
+    if not all(r.ok for r in runs):
+        raise typer.Exit(1)
 
 
 def _board(**kwargs: Any) -> list[Any]:

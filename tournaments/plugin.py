@@ -6,7 +6,7 @@ from arena.registry import register_service
 
 
 def register() -> None:
-    """Offer the rater, the tournament runner and the leaderboard to ``arena``.
+    """Offer the rater, the tournament runner, the leaderboard and the scheduler to ``arena``.
 
     Imports happen on first use so ``arena --help`` stays fast.
     """
@@ -26,6 +26,18 @@ def register() -> None:
 
         return leaderboard(*args, **kwargs)
 
+    def schedule(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tournaments.schedule import schedule_tournament
+
+        return schedule_tournament(*args, **kwargs)
+
+    def scheduler(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tournaments.schedule import run_scheduler
+
+        return run_scheduler(*args, **kwargs)
+
     register_service("rater", rater)
     register_service("tournament.run", run)
     register_service("leaderboard", board)
+    register_service("tournament.schedule", schedule)
+    register_service("scheduler.run", scheduler)
