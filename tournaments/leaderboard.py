@@ -2,20 +2,32 @@
 
 Rows are sorted by the conservative score ``mu - 3 sigma``: an agent ranks high
 only once the arena is confident it is strong, not after two lucky games.
+
+Each row also carries an offline Bradley-Terry rating (``bt``, Elo scale, mean
+1000 over the env's agents) with its 95% bootstrap interval (``bt_low``,
+``bt_high``), fitted per env to the rated matches in scope: all of the env's
+matches, or the tournament's (:mod:`tournaments.bradley_terry`). They are None
+when fewer than two agents of the env have rated games.
+
+Speed (``bench/leaderboard_scale.py``): the matches' seats are read with one Core
+query, and a tournament replay rates 1 vs 1 matches with TrueSkill's closed form
+instead of building a factor graph per match (the same numbers, about 15x faster).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+import trueskill
+from sqlalchemy import Connection, Engine, Select, select
 
 from arena.errors import ArenaError
 from arena.storage import models as m
-from arena.storage import session_factory
 from arena.storage.recorder import MuSigma, is_rated, team_update
+from tournaments.bradley_terry import BTRating, fit_matches
 from tournaments.rating import RatingSystem
 
 
@@ -36,9 +48,30 @@ class LeaderboardRow:
     draws: int
     losses: int
     forfeits: int
+    #: Bradley-Terry rating and its 95% bootstrap interval (None: under two agents).
+    bt: float | None = None
+    bt_low: float | None = None
+    bt_high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _Version(NamedTuple):
+    agent: str
+    version: str
+    hash: str
+    kind: str
+    learning_type: str
+
+
+class _Seat(NamedTuple):
+    vid: int
+    slot: int
+    team: int
+    rank: int
+    outcome: str
+    forfeit: bool
 
 
 def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
@@ -55,14 +88,19 @@ def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
 
 
 def _row(
-    env: str, version: m.AgentVersion, mu: float, sigma: float, counts: dict[str, int]
+    env: str,
+    version: _Version,
+    mu: float,
+    sigma: float,
+    counts: dict[str, int],
+    bt: BTRating | None,
 ) -> LeaderboardRow:
     return LeaderboardRow(
         rank=0,
         env=env,
-        agent=version.agent.name,
+        agent=version.agent,
         version=version.version,
-        hash=version.content_hash,
+        hash=version.hash,
         kind=version.kind,
         learning_type=version.learning_type,
         mu=round(mu, 4),
@@ -73,7 +111,14 @@ def _row(
         draws=counts["draws"],
         losses=counts["losses"],
         forfeits=counts["forfeits"],
+        bt=None if bt is None else _round(bt.rating),
+        bt_low=None if bt is None else _round(bt.low),
+        bt_high=None if bt is None else _round(bt.high),
     )
+
+
+def _round(x: float) -> float | None:
+    return round(x, 2) if math.isfinite(x) else None
 
 
 def leaderboard(
@@ -90,16 +135,33 @@ def leaderboard(
     Raises:
         ArenaError: the tournament does not exist.
     """
-    with session_factory(engine)() as session:
+    with engine.connect() as conn:
         if tournament is not None:
-            return _ranked(_tournament_rows(session, tournament, env_id))
-        query = select(m.Rating).join(m.AgentVersion)
+            return _ranked(_tournament_rows(conn, tournament, env_id))
+        query = select(
+            m.Rating.env_id,
+            m.Rating.agent_version_id,
+            m.Rating.mu,
+            m.Rating.sigma,
+            m.Rating.games,
+            m.Rating.wins,
+            m.Rating.draws,
+            m.Rating.losses,
+            m.Rating.forfeits,
+        )
+        seats = _seats_query().where(m.Match.rated.is_(True))
         if env_id is not None:
             query = query.where(m.Rating.env_id == env_id)
+            seats = seats.where(m.Match.env_id == env_id)
+        ratings = conn.execute(query).all()
+        versions = _versions(conn, {r.agent_version_id for r in ratings})
+        bt = {
+            env: _bradley_terry(matches) for env, matches in _by_env(_matches(conn.execute(seats)))
+        }
         rows = [
             _row(
                 r.env_id,
-                r.agent_version,
+                versions[r.agent_version_id],
                 r.mu,
                 r.sigma,
                 {
@@ -109,47 +171,176 @@ def leaderboard(
                     "losses": r.losses,
                     "forfeits": r.forfeits,
                 },
+                bt.get(r.env_id, {}).get(r.agent_version_id),
             )
-            for r in session.scalars(query)
+            for r in ratings
         ]
         return _ranked(rows)
 
 
-def _tournament_rows(session: Session, name: str, env_id: str | None) -> list[LeaderboardRow]:
-    tournament = session.scalar(select(m.Tournament).where(m.Tournament.name == name))
+def _seats_query() -> Select[int, str, int, int, int, int, str, str | None]:
+    """Every seat of the matches in scope, one row each, grouped by match in play order."""
+    p = m.Participant
+    return (
+        select(
+            p.match_id,
+            m.Match.env_id,
+            p.agent_version_id,
+            p.slot,
+            p.team,
+            p.rank,
+            p.outcome,
+            p.forfeit_reason,
+        )
+        .join(m.Match, m.Match.id == p.match_id)
+        .order_by(p.match_id, p.id)
+    )
+
+
+def _matches(rows: Iterable[Any]) -> Iterator[tuple[str, list[_Seat]]]:
+    """``(env, seats)`` per match from rows of :func:`_seats_query` (grouped by match)."""
+    current: int | None = None
+    env, seats = "", list[_Seat]()
+    for match_id, env_id, vid, slot, team, rank, outcome, forfeit in rows:
+        if match_id != current:
+            if seats:
+                yield env, seats
+            current, env, seats = match_id, env_id, []
+        seats.append(_Seat(vid, slot, team, rank, outcome, bool(forfeit)))
+    if seats:
+        yield env, seats
+
+
+def _by_env(
+    matches: Iterable[tuple[str, list[_Seat]]],
+) -> Iterator[tuple[str, list[list[_Seat]]]]:
+    by_env: dict[str, list[list[_Seat]]] = {}
+    for env, seats in matches:
+        by_env.setdefault(env, []).append(seats)
+    yield from by_env.items()
+
+
+def _bradley_terry(matches: Sequence[Sequence[_Seat]]) -> dict[int, BTRating]:
+    """The env's Bradley-Terry ratings by agent version; empty under two agents."""
+    rated = [
+        [(s.vid, s.team, s.rank) for s in seats]
+        for seats in matches
+        if is_rated([(s.vid, s.team) for s in seats])
+    ]
+    fitted = fit_matches(rated)
+    return fitted if len(fitted) >= 2 else {}
+
+
+def _versions(conn: Connection, ids: Iterable[int]) -> dict[int, _Version]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    v = m.AgentVersion
+    query = (
+        select(v.id, m.Agent.name, v.version, v.content_hash, v.kind, v.learning_type)
+        .join(m.Agent, m.Agent.id == v.agent_id)
+        .where(v.id.in_(ids))
+    )
+    return {r.id: _Version(*r[1:]) for r in conn.execute(query)}
+
+
+class _Replay:
+    """TrueSkill updates for a replay: ``team_update`` with a fast path for 1 vs 1.
+
+    For two teams of one player each, TrueSkill's factor graph reduces to a closed
+    form (Herbrich et al. 2007; ``tournaments.rating`` has the formulas), computed
+    here with the same ``v``/``w`` functions and draw margin as the ``trueskill``
+    package, so the result agrees with ``RatingSystem.rate`` to rounding (tested
+    in ``tests/unit/test_bradley_terry.py``). Everything else goes through
+    ``team_update``.
+    """
+
+    def __init__(self, rater: RatingSystem) -> None:
+        c = rater.config
+        self._rater = rater
+        # Its own environment (never the trueskill module's global one), for v/w/ppf only.
+        self._env = trueskill.TrueSkill(
+            mu=c.mu,
+            sigma=c.sigma,
+            beta=c.beta,
+            tau=c.tau,
+            draw_probability=c.draw_probability,
+            backend=None,
+        )
+        self._tau2 = c.tau**2
+        self._two_beta2 = 2 * c.beta**2
+        self._margin = trueskill.calc_draw_margin(c.draw_probability, 2, self._env)
+
+    def update(
+        self, seats: Sequence[tuple[int, int, int]], current: dict[int, MuSigma]
+    ) -> dict[int, MuSigma]:
+        groups: dict[tuple[int, int], set[int]] = {}
+        for vid, team, rank in seats:
+            groups.setdefault((team, rank), set()).add(vid)
+        if len(groups) != 2 or any(len(g) != 1 for g in groups.values()):
+            return team_update(self._rater, seats, current)
+        # Winner first, as trueskill orders team_update's groups (by team on a draw).
+        (ka, (a,)), (kb, (b,)) = sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        ra, rb = current[a], current[b]
+        va = ra.sigma**2 + self._tau2
+        vb = rb.sigma**2 + self._tau2
+        c = math.sqrt(self._two_beta2 + va + vb)
+        t, eps = (ra.mu - rb.mu) / c, self._margin / c
+        env = self._env
+        if ka[1] == kb[1]:
+            v, w = env.v_draw(t, eps), env.w_draw(t, eps)
+        else:
+            v, w = env.v_win(t, eps), env.w_win(t, eps)
+        return {
+            a: MuSigma(ra.mu + va / c * v, math.sqrt(va * (1 - va / c**2 * w))),
+            b: MuSigma(rb.mu - vb / c * v, math.sqrt(vb * (1 - vb / c**2 * w))),
+        }
+
+
+def _tournament_rows(conn: Connection, name: str, env_id: str | None) -> list[LeaderboardRow]:
+    tournament = conn.execute(
+        select(m.Tournament.id, m.Tournament.env_id).where(m.Tournament.name == name)
+    ).first()
     if tournament is None:
         raise ArenaError(f"unknown tournament '{name}' (run 'arena leaderboard' for all ratings)")
     if env_id is not None and tournament.env_id != env_id:
         return []
     rater = RatingSystem()
+    replay = _Replay(rater)
     start = rater.initial()
     current: dict[int, MuSigma] = {}
     counts: dict[int, dict[str, int]] = {}
-    matches = session.scalars(
-        select(m.Match).join(m.Run).where(m.Run.tournament_id == tournament.id).order_by(m.Match.id)
+    rated: list[list[_Seat]] = []
+    query = (
+        _seats_query()
+        .join(m.Run, m.Run.id == m.Match.run_id)
+        .where(m.Run.tournament_id == tournament.id)
     )
-    for match in matches:
-        seats = [(p.agent_version_id, p.team, p.rank) for p in match.participants]
-        if not is_rated([(vid, team) for vid, team, _ in seats]):
+    for _, seats in _matches(conn.execute(query)):
+        ranked = [(s.vid, s.team, s.rank) for s in seats]
+        if not is_rated([(vid, team) for vid, team, _ in ranked]):
             continue
-        for vid, _, _ in seats:
-            current.setdefault(vid, MuSigma(start.mu, start.sigma))
-        current.update(team_update(rater, seats, current))
-        slots: dict[int, m.Participant] = {p.slot: p for p in match.participants}
-        forfeited = {p.agent_version_id for p in match.participants if p.forfeit_reason}
-        for p in slots.values():
-            c = counts.setdefault(
-                p.agent_version_id,
-                {"games": 0, "wins": 0, "draws": 0, "losses": 0, "forfeits": 0},
-            )
+        rated.append(seats)
+        for vid, _, _ in ranked:
+            if vid not in current:
+                current[vid] = MuSigma(start.mu, start.sigma)
+        current.update(replay.update(ranked, current))
+        # As the recorder counts: games and outcomes per slot, a forfeit once per version.
+        slots = {s.slot: s for s in seats}
+        for s in slots.values():
+            c = counts.get(s.vid)
+            if c is None:
+                c = counts[s.vid] = {"games": 0, "wins": 0, "draws": 0, "losses": 0, "forfeits": 0}
             c["games"] += 1
-            c[{"win": "wins", "draw": "draws", "loss": "losses"}[p.outcome]] += 1
-            c["forfeits"] += p.agent_version_id in forfeited
-    versions = {
-        v.id: v
-        for v in session.scalars(select(m.AgentVersion).where(m.AgentVersion.id.in_(current)))
-    }
+            c[_OUTCOME[s.outcome]] += 1
+        for vid in {s.vid for s in seats if s.forfeit}:
+            counts[vid]["forfeits"] += 1
+    versions = _versions(conn, current)
+    bt = _bradley_terry(rated)
     return [
-        _row(tournament.env_id, versions[vid], ms.mu, ms.sigma, counts[vid])
+        _row(tournament.env_id, versions[vid], ms.mu, ms.sigma, counts[vid], bt.get(vid))
         for vid, ms in current.items()
     ]
+
+
+_OUTCOME = {"win": "wins", "draw": "draws", "loss": "losses"}
