@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -233,23 +233,54 @@ def agent_list_command(
 @tournament_app.command("run")
 def tournament_run_command(
     file: Annotated[Path, typer.Argument(help="Tournament TOML file.")],
+    workers: Annotated[int, typer.Option(help="Matches played at once (processes).")] = 1,
+    backend: Annotated[
+        str, typer.Option(help="Where matches run: local (this machine) or ray.")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="A running Ray cluster; default: start a local one.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Run a tournament file (or resume its unfinished run) and print the standings."""
+    from collections import Counter
     from dataclasses import asdict
 
-    from rich.progress import Progress
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from arena.registry import get_service
 
     run = get_service("tournament.run")
-    with Progress(console=err, transient=True, disable=as_json) as progress:
-        task = progress.add_task("matches", total=None)
+    wins: Counter[str] = Counter()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} matches"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[leaders]}"),
+    )
+    # No bar in logs and pipes: only a person at a terminal watches it.
+    quiet = as_json or not err.is_terminal
+    with Progress(*columns, console=err, transient=True, disable=quiet) as progress:
+        task = progress.add_task("playing", total=None, leaders="")
 
-        def tick(_result: Any, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def tick(result: Any, done: int, total: int) -> None:
+            for slot, label in enumerate(result.labels):
+                if result.outcome(slot) == "win":
+                    wins[label] += 1
+            leaders = ", ".join(f"{label} {n}" for label, n in wins.most_common(3))
+            progress.update(task, completed=done, total=total, leaders=f"wins: {leaders}")
 
-        outcome = _run(lambda: run(file, db_url=State.db, on_match=tick))
+        outcome = _run(
+            lambda: run(
+                file,
+                db_url=State.db,
+                on_match=tick,
+                workers=workers,
+                backend=backend,
+                ray_address=ray_address,
+            )
+        )
     rows = _run(lambda: _board(tournament=outcome.name))
     if as_json:
         _json({**asdict(outcome), "leaderboard": [r.to_dict() for r in rows]})
@@ -260,6 +291,41 @@ def tournament_run_command(
         f"{outcome.already_stored} already stored, {outcome.planned} planned"
     )
     _print_board(rows, f"{outcome.name} ({outcome.env_id})")
+
+
+@tournament_app.command("status")
+def tournament_status_command(
+    name: Annotated[
+        str | None, typer.Argument(help="Tournament name (default: every tournament).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show each run's progress: planned, played, forfeits, status."""
+    from arena.registry import get_service
+    from arena.storage import connect
+
+    rows = _run(lambda: get_service("tournament.status")(connect(State.db), name=name))
+    if as_json:
+        _json(rows)
+        return
+    if not rows:
+        out.print("no tournament runs yet")
+        return
+    table = Table(title="Tournament runs")
+    for col in ("tournament", "env", "format", "run", "status", "played", "planned", "started"):
+        table.add_column(col, justify="right" if col in ("run", "played", "planned") else "left")
+    for r in rows:
+        table.add_row(
+            r["tournament"],
+            r["env"],
+            r["format"],
+            str(r["run"]),
+            r["status"],
+            str(r["played"]),
+            str(r["planned"]),
+            r["started_at"],
+        )
+    out.print(table)
 
 
 def _utc(when: Any) -> str:
@@ -353,6 +419,8 @@ def _print_board(rows: list[Any], title: str) -> None:
         "mu",
         "sigma",
         "mu-3σ",
+        "BT",
+        "BT 95%",
         "games",
         "W",
         "D",
@@ -371,6 +439,8 @@ def _print_board(rows: list[Any], title: str) -> None:
             f"{r.mu:.2f}",
             f"{r.sigma:.2f}",
             f"{r.score:.2f}",
+            "-" if r.bt is None else f"{r.bt:.0f}",
+            "-" if r.bt is None else f"{r.bt_low:.0f}-{r.bt_high:.0f}",
             str(r.games),
             str(r.wins),
             str(r.draws),

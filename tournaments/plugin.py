@@ -36,7 +36,13 @@ def register() -> None:
 
         return run_scheduler(*args, **kwargs)
 
+    def status(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tournaments.status import tournament_status
+
+        return tournament_status(*args, **kwargs)
+
     register_service("rater", rater)
+    register_service("tournament.status", status)
     register_service("tournament.run", run)
     register_service("leaderboard", board)
     register_service("tournament.schedule", schedule)

@@ -241,3 +241,22 @@ def test_demo_tournament_file_is_valid() -> None:
 
     config = load_tournament(ROOT / "tournaments" / "demo.toml")
     assert config.env_id == "connect_four_v3" and len(config.entrants) == 3
+
+
+def test_tournament_run_with_workers_then_status(tmp_path: Path) -> None:
+    toml = tmp_path / "t.toml"
+    toml.write_text(
+        '[tournament]\nname="par"\nenv="tictactoe_v3"\ngames_per_pairing=4\n'
+        '[[entrants]]\nagent="random"\n[[entrants]]\nagent="one-ply"\n'
+    )
+    code, out, err = arena("tournament", "run", str(toml), "--workers", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["played"] == 4
+    code, out, _ = arena("tournament", "status", "par", "--json")
+    assert code == 0
+    (row,) = json.loads(out)
+    assert (row["run"], row["status"], row["played"], row["planned"]) == (1, "finished", 4, 4)
+    code, _, err = arena("tournament", "status", "nope")
+    assert (code, err) == (1, "error: unknown tournament 'nope' (run 'arena tournament status')\n")
+    code, _, err = arena("tournament", "run", str(toml), "--backend", "spark")
+    assert (code, err) == (1, "error: --backend: unknown backend 'spark' (expected: local, ray)\n")

@@ -163,3 +163,21 @@ def test_two_workers_play_the_same_games_as_one(tmp_path: Path) -> None:
         return {match.game_key: (match.seed, match.actions) for match in stored(url)}
 
     assert games(one) == games(two)  # same seeds, same moves, whoever played them
+
+
+def test_ray_backend_plays_the_same_games(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'arena[ray]')")
+    header = 'env = "connect_four_v3"\ngames_per_pairing = 2'
+    local = f"sqlite:///{tmp_path / 'local.db'}"
+    remote = f"sqlite:///{tmp_path / 'ray.db'}"
+    run_tournament(write(tmp_path, header), db_url=local)
+    try:
+        outcome = run_tournament(write(tmp_path, header), db_url=remote, backend="ray", workers=2)
+    finally:
+        ray.shutdown()
+    assert outcome.played == 6
+
+    def games(url: str) -> dict[str, tuple[int, list[object]]]:
+        return {match.game_key: (match.seed, match.actions) for match in stored(url)}
+
+    assert games(local) == games(remote)
