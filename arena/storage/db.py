@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from arena.errors import ArenaError
@@ -77,11 +77,13 @@ def connect(url: str | None = None, *, migrate: bool = True) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (a no-op when it is already there)."""
-    from alembic.runtime.migration import MigrationContext
-
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
+            # Read Alembic's version table directly: importing Alembic just to
+            # learn that nothing is to be done costs most of a command's start-up.
+            current = None
+            if inspect(conn).has_table("alembic_version"):
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception as exc:
         # One line: drivers' messages (psycopg's) span several.
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
