@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from arena.errors import ArenaError
 from arena.hosts import HostPool
@@ -220,23 +221,7 @@ def _open_run(
     """Resume the tournament's unfinished run with the same key, or start the next one."""
     key = _run_key(config, sources)
     with session_factory(engine).begin() as session:
-        tournament = session.scalar(select(m.Tournament).where(m.Tournament.name == config.name))
-        if tournament is None:
-            tournament = m.Tournament(
-                name=config.name,
-                env_id=config.env_id,
-                format=config.format,
-                config=config.raw,
-                source_path=str(path.resolve()),
-            )
-            session.add(tournament)
-            session.flush()
-        elif tournament.env_id != config.env_id:
-            raise ArenaError(
-                f"{path}: [tournament].name: '{config.name}' already exists on env "
-                f"{tournament.env_id}; choose another name"
-            )
-        tournament.config, tournament.format = config.raw, config.format
+        tournament = upsert_tournament(session, path, config)
         last = session.scalar(
             select(m.Run)
             .where(m.Run.tournament_id == tournament.id)
@@ -254,6 +239,32 @@ def _open_run(
         session.add(run)
         session.flush()
         return run.id, number, False
+
+
+def upsert_tournament(session: Session, path: Path, config: TournamentConfig) -> m.Tournament:
+    """The tournament row for ``config.name``, created or brought up to date.
+
+    Raises:
+        ArenaError: the name is already used on another env.
+    """
+    tournament = session.scalar(select(m.Tournament).where(m.Tournament.name == config.name))
+    if tournament is None:
+        tournament = m.Tournament(
+            name=config.name,
+            env_id=config.env_id,
+            format=config.format,
+            config=config.raw,
+            source_path=str(path.resolve()),
+        )
+        session.add(tournament)
+        session.flush()
+    elif tournament.env_id != config.env_id:
+        raise ArenaError(
+            f"{path}: [tournament].name: '{config.name}' already exists on env "
+            f"{tournament.env_id}; choose another name"
+        )
+    tournament.config, tournament.format = config.raw, config.format
+    return tournament
 
 
 def _stored_keys(engine: Engine, run_id: int) -> set[str]:

@@ -70,9 +70,8 @@ def recv_frame(sock: socket.socket, deadline: float | None, max_size: int) -> by
     return _recv_exact(sock, size, deadline)
 
 
-def recv_reply(sock: socket.socket, deadline: float | None) -> dict[str, Any]:
-    """Worker → arena: a JSON object, checked for shape."""
-    payload = recv_frame(sock, deadline, MAX_REPLY)
+def parse_reply(payload: bytes) -> dict[str, Any]:
+    """A worker's reply: a JSON object, or ProtocolViolation."""
     try:
         message = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -80,6 +79,11 @@ def recv_reply(sock: socket.socket, deadline: float | None) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise ProtocolViolation("reply is not an object")
     return message
+
+
+def recv_reply(sock: socket.socket, deadline: float | None) -> dict[str, Any]:
+    """Worker → arena: a JSON object, checked for shape."""
+    return parse_reply(recv_frame(sock, deadline, MAX_REPLY))
 
 
 def recv_message(sock: socket.socket) -> dict[str, Any]:

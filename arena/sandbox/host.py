@@ -30,6 +30,7 @@ from arena.sandbox.channel import (
     MAX_TRACEBACK,
     ProtocolViolation,
     decode_action,
+    parse_reply,
     send_message,
 )
 from arena.sandbox.isolation import PIDS_CGROUP, probe, warn_once, worker_command
@@ -225,8 +226,6 @@ class SandboxHost:
 
     def _reply(self, deadline: float) -> dict[str, Any]:
         """The worker's next reply, draining its output while waiting."""
-        import json
-
         assert self.sock is not None and self.proc is not None and self.proc.stdout is not None
         out_fd = self.proc.stdout.fileno()
         watch: list[Any] = [self.sock, out_fd]
@@ -238,13 +237,7 @@ class SandboxHost:
                 if len(self._inbox) >= HEADER.size + size:
                     payload = bytes(self._inbox[HEADER.size : HEADER.size + size])
                     del self._inbox[: HEADER.size + size]
-                    try:
-                        message = json.loads(payload)
-                    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                        raise ProtocolViolation(f"reply is not JSON: {exc}") from None
-                    if not isinstance(message, dict):
-                        raise ProtocolViolation("reply is not an object")
-                    return message
+                    return parse_reply(payload)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _Timeout

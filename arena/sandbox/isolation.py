@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+# New network, mount, PID, IPC and UTS namespaces; the worker dies with unshare.
+UNSHARE = (
+    "unshare", "--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
+    "--mount-proc", "--propagation", "private",
+)  # fmt: skip
 TMPFS = "size=64m,mode=1777,nosuid,nodev"
 
 # Runs as root inside the new namespaces, before the agent's interpreter starts.
@@ -117,20 +122,7 @@ def probe() -> Isolation:
     elif not (shutil.which("unshare") and shutil.which("setpriv")):
         missing.append("namespaces: util-linux 'unshare' and 'setpriv' are not installed")
     else:
-        probe_cmd = [
-            "unshare",
-            "--net",
-            "--mount",
-            "--pid",
-            "--ipc",
-            "--uts",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            "--propagation",
-            "private",
-            "true",
-        ]
+        probe_cmd = [*UNSHARE, "true"]
         ok = subprocess.run(probe_cmd, capture_output=True, timeout=30).returncode == 0
         if ok:
             namespaces = True
@@ -203,17 +195,7 @@ def worker_command(
     if isolation.drop_uid:
         setpriv = f"--reuid={uid} --regid={uid} --clear-groups " + setpriv
     command = [
-        "unshare",
-        "--net",
-        "--mount",
-        "--pid",
-        "--ipc",
-        "--uts",
-        "--fork",
-        "--kill-child",
-        "--mount-proc",
-        "--propagation",
-        "private",
+        *UNSHARE,
         "sh",
         "-c",
         SETUP,
