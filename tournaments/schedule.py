@@ -8,6 +8,11 @@ after the time the run ended. Slots of ``every`` are a grid anchored at the
 schedule's first slot (so runs do not drift by their own duration); slots of
 ``cron`` are cron's (in UTC). After downtime a missed tournament runs once, not
 once per missed slot. Times are timezone-naive UTC, like the rest of the schema.
+
+After a ladder tournament's run succeeds (and its schedule has moved on), the
+scheduler gives new submissions of its env placement matches against its entrants
+(:func:`tournaments.placement.place_new_submissions`); a placement problem is
+reported with the run and never fails it.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.models import utcnow
 from tournaments.config import TournamentConfig, load_tournament
-from tournaments.run import TournamentOutcome, prepare_entrants, run_tournament
+from tournaments.placement import PlacementReport, place_new_submissions
+from tournaments.run import TournamentOutcome, prepare_entrants, run_tournament, upsert_tournament
 
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # The scheduler wakes at least this often to pick up schedules added meanwhile.
@@ -123,9 +129,13 @@ class ScheduledRun:
     resumed: bool
     next_run_at: datetime
     detail: str | None = None  # a traceback, for ``-v``
+    # Ladders only (None otherwise): the placement reports after a successful run,
+    # or why placement failed (the run itself stays ok).
+    placements: list[PlacementReport] | None = None
+    placement_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "tournament": self.tournament,
             "started_at": self.started_at.isoformat(),
             "ok": self.ok,
@@ -134,6 +144,10 @@ class ScheduledRun:
             "run": self.run,
             "next_run_at": self.next_run_at.isoformat(),
         }
+        if self.placements is not None or self.placement_error is not None:
+            data["placements"] = [p.to_dict() for p in self.placements or ()]
+            data["placement_error"] = self.placement_error
+        return data
 
 
 def _timing(config: TournamentConfig) -> tuple[str | None, float | None, str | None]:
@@ -179,25 +193,7 @@ def schedule_tournament(
     engine = connect(db_url)
     try:
         with session_factory(engine).begin() as session:
-            tournament = session.scalar(
-                select(m.Tournament).where(m.Tournament.name == config.name)
-            )
-            if tournament is None:
-                tournament = m.Tournament(
-                    name=config.name,
-                    env_id=config.env_id,
-                    format=config.format,
-                    config=config.raw,
-                    source_path=source_path,
-                )
-                session.add(tournament)
-                session.flush()
-            elif tournament.env_id != config.env_id:
-                raise ArenaError(
-                    f"{path}: [tournament].name: '{config.name}' already exists on env "
-                    f"{tournament.env_id}; choose another name"
-                )
-            tournament.config, tournament.format = config.raw, config.format
+            tournament = upsert_tournament(session, path, config)
             schedule = session.scalar(
                 select(m.Schedule).where(m.Schedule.tournament_id == tournament.id)
             )
@@ -248,6 +244,7 @@ def run_scheduler(
     now: Callable[[], datetime] | None = None,
     sleep: Callable[[float], None] | None = None,
     run: Callable[..., TournamentOutcome] | None = None,
+    place: Callable[..., list[PlacementReport]] | None = None,
 ) -> list[ScheduledRun]:
     """Run due schedules; with ``once`` return after one pass, else loop.
 
@@ -266,11 +263,14 @@ def run_scheduler(
         now: the clock (naive UTC; default ``utcnow``). Injectable for tests.
         sleep: waits some seconds (default ``time.sleep``).
         run: runs one tournament file (default ``run_tournament``).
+        place: places new submissions after a ladder's run (default
+            ``place_new_submissions``, with its default targets).
 
     Returns:
         The runs made (all of them: keep ``max_runs`` or ``stop`` for long loops).
     """
     now, sleep, run = now or utcnow, sleep or time.sleep, run or run_tournament
+    place = place or place_new_submissions
     engine = connect(db_url)
     sessions = session_factory(engine)
     runs: list[ScheduledRun] = []
@@ -288,7 +288,7 @@ def run_scheduler(
                     .order_by(m.Schedule.next_run_at, m.Schedule.id)
                 ).all()
             for schedule_id, name, source_path in due:
-                result = _run_one(sessions, schedule_id, name, source_path, db_url, now, run)
+                result = _run_one(sessions, schedule_id, name, source_path, db_url, now, run, place)
                 runs.append(result)
                 if on_run is not None:
                     on_run(result)
@@ -316,6 +316,7 @@ def _run_one(
     db_url: str | None,
     now: Callable[[], datetime],
     run: Callable[..., TournamentOutcome],
+    place: Callable[..., list[PlacementReport]],
 ) -> ScheduledRun:
     started = now()
     outcome: TournamentOutcome | None = None
@@ -336,6 +337,24 @@ def _run_one(
                 now(), every_s=schedule.every_s, cron=schedule.cron, anchor=schedule.next_run_at
             )
             schedule.last_run_at, schedule.next_run_at = started, next_at
+    # Placement comes after the schedule moved on: Ctrl-C during placement must not
+    # leave a finished ladder due (it would start its next run), and placement
+    # resumes by itself next time (unsettled versions are still unsettled).
+    placements: list[PlacementReport] | None = None
+    placement_error = None
+    if outcome is not None:
+        with sessions() as session:
+            fmt = session.scalar(
+                select(m.Tournament.format).where(m.Tournament.name == outcome.name)
+            )
+        if fmt == "ladder":
+            try:
+                placements = place(db_url, tournament_path=Path(source_path))
+            except ArenaError as exc:
+                placement_error, detail = " ".join(str(exc).splitlines()), exc.detail
+            except Exception as exc:  # as for runs: the scheduler outlives a bug
+                placement_error = f"{type(exc).__name__}: {' '.join(str(exc).splitlines())}"
+                detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return ScheduledRun(
         tournament=outcome.name if outcome is not None else name,
         started_at=started,
@@ -346,4 +365,6 @@ def _run_one(
         resumed=outcome.resumed if outcome is not None else False,
         next_run_at=next_at,
         detail=detail,
+        placements=placements,
+        placement_error=placement_error,
     )
