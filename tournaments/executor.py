@@ -135,6 +135,7 @@ class Executor:
         self._pool: ProcessPoolExecutor | None = None
         self._ray: Any = None
         self._ray_play: Any = None
+        self._started_ray = False
 
     def adopt(self, sources: Sequence[AgentSource], hosts: HostPool, env: Any) -> None:
         """Play in-process matches with the driver's own agents, hosts and env.
@@ -196,6 +197,7 @@ class Executor:
                     "--backend ray: the 'ray' package is not installed (pip install 'arena[ray]')"
                 ) from None
             if not ray.is_initialized():
+                self._started_ray = True
                 if self.ray_address:
                     ray.init(address=self.ray_address, log_to_driver=False)
                 else:
@@ -217,6 +219,10 @@ class Executor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._ray is not None and self._started_ray:
+            # A cluster we started (and its sandboxed workers) ends with the run.
+            self._ray.shutdown()
+            self._ray, self._started_ray = None, False
 
     def __enter__(self) -> Executor:
         return self

@@ -134,7 +134,9 @@ def run_tournament(
         db_url: SQLAlchemy URL; default ``$ARENA_DB`` or ``$ARENA_HOME/arena.db``.
         on_match: called after each stored match with ``(result, done, planned)``;
             ``planned`` grows as formats that pair by results draw new rounds.
-        workers: processes playing matches at once.
+        workers: processes playing matches at once. The pool spawns fresh
+            interpreters, so a script calling this with ``workers > 1`` needs the
+            usual ``if __name__ == "__main__":`` guard.
         backend: ``local`` or ``ray``.
         ray_address: a running Ray cluster; None starts a local one.
     """
