@@ -32,6 +32,7 @@ LIMIT_KEYS = (
     "memory_mb",
     "cpu_time_s",
     "max_processes",
+    "reuse_process",
 )
 SCHEDULE_KEYS = ("every", "cron")
 ENTRANT_KEYS = ("agent",)
@@ -85,6 +86,12 @@ def _positive(path: Path, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ArenaError(f"{path}: {key}: expected a positive number, got {value!r}")
     return float(value)
+
+
+def _bool(path: Path, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ArenaError(f"{path}: {key}: expected true or false, got {value!r}")
+    return value
 
 
 def _non_negative(path: Path, key: str, value: Any) -> float:
@@ -166,6 +173,11 @@ def load_tournament(path: Path) -> TournamentConfig:
             "[limits].max_processes",
             limits_table.get("max_processes", defaults.max_processes),
             1,
+        ),
+        reuse_process=_bool(
+            path,
+            "[limits].reuse_process",
+            limits_table.get("reuse_process", defaults.reuse_process),
         ),
     )
 

@@ -301,7 +301,12 @@ class SandboxHost:
         self._output[:] = self._load_output
         self._load_output = b""
         deadline = time.monotonic() + self.limits.init_timeout_s
-        message = {"op": "match", "contexts": list(contexts), "cpu_time_s": self.limits.cpu_time_s}
+        message = {
+            "op": "match",
+            "contexts": list(contexts),
+            "cpu_time_s": self.limits.cpu_time_s,
+            "reuse": self.limits.reuse_process,
+        }
         try:
             reply = self._request(message, deadline, first)
         except AgentFault as fault:
