@@ -169,6 +169,12 @@ class Recorder:
         the call returns None and changes nothing (a resumed run replaying a game).
         Inside :meth:`batch`, the match commits with the rest of its batch.
         """
+        if self._batch is not None and any(
+            info.content_hash not in self._version_ids for info in result.agents
+        ):
+            # New agent versions are written on their own connection: commit the
+            # open batch first, or SQLite would make that connection wait for it.
+            self.flush()
         version_ids = self._version_ids_for(result.agents)
         if self._batch is not None:
             conn = self._batch_connection()

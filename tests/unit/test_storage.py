@@ -162,3 +162,15 @@ def test_batched_records_commit_together_and_roll_back_together(tmp_path: Path) 
         recorder.record(_c4_match(9))
         raise RuntimeError("stop")
     assert _count(engine, m.Match) == 4  # the open batch was dropped whole
+
+
+def test_a_new_agent_in_the_middle_of_a_batch_does_not_deadlock(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'mid.db'}")
+    recorder = Recorder(engine, RatingSystem())
+    spec = get_env("connect_four_v3")
+    other = play_match(spec, [resolve_agent("random"), resolve_agent(str(EXAMPLE_C4))], seed=1)
+    with recorder.batch(max_matches=100, max_seconds=60):
+        recorder.record(_c4_match(0))
+        recorder.record(other)  # c4-heuristic is new to the recorder
+    assert _count(engine, m.Match) == 2
+    assert _count(engine, m.AgentVersion) == 3
