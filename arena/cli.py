@@ -373,6 +373,13 @@ def scheduler_run_command(
                 f"{verb} '{r.tournament}' run {r.run}: {r.played} match(es) played; "
                 f"next run at {_utc(r.next_run_at)}\n"
             )
+            for p in getattr(r, "placements", None) or []:
+                sys.stdout.write(
+                    f"  placement {p.agent} {p.version}: {p.status}, {p.games} game(s), "
+                    f"sigma {p.sigma:.2f}\n"
+                )
+            if getattr(r, "placement_error", None):
+                sys.stderr.write(f"error: placement for '{r.tournament}': {r.placement_error}\n")
         if not r.ok:
             sys.stderr.write(
                 f"error: '{r.tournament}': {r.error}; next run at {_utc(r.next_run_at)}\n"

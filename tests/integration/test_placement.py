@@ -294,3 +294,28 @@ def test_a_placement_failure_does_not_fail_the_run(tmp_path: Path) -> None:
     assert (result.placements, result.placement_error) == (None, "placement went wrong")
     assert result.next_run_at == T0 + timedelta(hours=1)
     assert result.to_dict()["placement_error"] == "placement went wrong"
+
+
+def test_scheduler_cli_prints_placement_results(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from arena.cli import app
+
+    runner = CliRunner()
+    package = tmp_path / "c4-heuristic"
+    shutil.copytree(EXAMPLE_C4, package)
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert runner.invoke(app, ["--db", db, "agent", "submit", str(package)]).exit_code == 0
+    league = tmp_path / "league.toml"
+    league.write_text(
+        '[tournament]\nname="c4-ladder"\nenv="connect_four_v3"\nformat="ladder"\nrounds=1\n'
+        'games_per_pairing=2\n[schedule]\nevery="24h"\n'
+        '[[entrants]]\nagent="random"\n[[entrants]]\nagent="one-ply"\n'
+    )
+    assert runner.invoke(app, ["--db", db, "tournament", "schedule", str(league)]).exit_code == 0
+    result = runner.invoke(app, ["--db", db, "scheduler", "run", "--once"])
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  placement ")]
+    assert len(lines) == 1
+    assert lines[0].startswith("  placement c4-heuristic 1.0.0: ")
+    assert "game(s), sigma " in lines[0]
