@@ -13,7 +13,7 @@ Options:
         `RoundRobin.decision` reports ``"H1"``, ``"H0"`` or None (undecided).
 
 Keys are ``p{pair}-g{game}`` and seed keys ``(pair, game // 2)``, exactly those of
-`tournaments.round_robin.round_robin`, with pairs numbered in ``itertools.combinations``
+the first release's planner (kept as the oracle in tests/unit/test_formats.py), with pairs numbered in ``itertools.combinations``
 order and games interleaved (every pair's game 0, then every pair's game 1 ...), so a
 run stopped early has sampled every pair evenly and runs stored before formats existed
 resume unchanged.
