@@ -13,10 +13,10 @@ Options:
         `RoundRobin.decision` reports ``"H1"``, ``"H0"`` or None (undecided).
 
 Keys are ``p{pair}-g{game}`` and seed keys ``(pair, game // 2)``, exactly those of
-the first release's planner (kept as the oracle in tests/unit/test_formats.py), with pairs numbered in ``itertools.combinations``
-order and games interleaved (every pair's game 0, then every pair's game 1 ...), so a
-run stopped early has sampled every pair evenly and runs stored before formats existed
-resume unchanged.
+the first release's planner (kept as the oracle in tests/unit/test_formats.py),
+with pairs numbered in ``itertools.combinations`` order and games interleaved
+(every pair's game 0, then every pair's game 1 ...), so a run stopped early has
+sampled every pair evenly and runs stored before formats existed resume unchanged.
 """
 
 from __future__ import annotations
