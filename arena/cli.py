@@ -456,6 +456,56 @@ def _print_board(rows: list[Any], title: str) -> None:
     out.print(table)
 
 
+@app.command("train")
+def train_command(
+    algo: Annotated[str, typer.Argument(help="Algorithm, e.g. q-learning, dqn, maddpg.")],
+    env: Annotated[str, typer.Option(help="Env id to train on, e.g. tictactoe_v3.")],
+    steps: Annotated[int, typer.Option(help="Env steps to train for (all seats together).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the agent package it writes.")],
+    seed: Annotated[int, typer.Option(help="Same seed, same package (on CPU).")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")] = "auto",
+    config: Annotated[
+        Path | None, typer.Option(help="TOML file of hyperparameters (keys of the trainer).")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/training/checkpoint.pt.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    tensorboard: Annotated[
+        bool, typer.Option(help="Also log to OUT/training/tensorboard (needs tensorboard).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Train an agent by self-play and write it as an agent package.
+
+    ALGO: q-learning, sarsa, expected-sarsa, mc-control (tabular); dqn, double-dqn,
+    dueling-dqn, per-dqn, rainbow; maddpg, ddpg, masac, sac.
+    """
+    from arena.training import train
+
+    summary = _run(
+        lambda: train(
+            algo,
+            env,
+            steps=steps,
+            out=out_dir,
+            seed=seed,
+            device=device,
+            config_path=config,
+            resume=resume,
+            progress=progress and sys.stderr.isatty(),
+            tensorboard=tensorboard,
+        )
+    )
+    if as_json:
+        _json(summary.to_dict())
+        return
+    metrics = ", ".join(f"{k} {v:.3g}" for k, v in summary.metrics.items())
+    out.print(
+        f"trained {algo} on {env} for {summary.steps} steps in {summary.seconds:.0f} s"
+        + (f": {metrics}" if metrics else "")
+    )
+    out.print(f"package: {summary.package_dir} (try: arena agent check {summary.package_dir})")
+
+
 @app.command("leaderboard")
 def leaderboard_command(
     env: Annotated[str | None, typer.Option(help="Only this env.")] = None,

@@ -17,6 +17,7 @@ from arena.specs import EnvSpec
 _ENVS: dict[str, EnvSpec] = {}
 _BUILTINS: dict[str, BuiltinAgent] = {}
 _SERVICES: dict[str, Any] = {}
+_TRAINERS: dict[str, Any] = {}  # name -> arena.training.Trainer
 _loaded = False
 
 
@@ -79,6 +80,17 @@ def get_env(env_id: str) -> EnvSpec:
 def builtin_agents() -> dict[str, BuiltinAgent]:
     load_plugins()
     return dict(_BUILTINS)
+
+
+def register_trainer(trainer: Any) -> None:
+    """Offer an ``arena train`` algorithm (an :class:`arena.training.Trainer`)."""
+    _TRAINERS[trainer.name] = trainer
+
+
+def trainers() -> dict[str, Any]:
+    """Every installed trainer by name."""
+    load_plugins()
+    return dict(_TRAINERS)
 
 
 def register_service(name: str, provider: Any) -> None:

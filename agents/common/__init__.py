@@ -1,0 +1,1 @@
+"""Parts shared by the trainers: packages, checkpoints, logs, evaluation, buffers, networks."""

@@ -1,0 +1,246 @@
+"""``arena train``: the contract between the CLI and the trainers plugins provide.
+
+A trainer (tabular, DQN family, MADDPG, SAC...) registers a :class:`Trainer`
+through the ``arena.plugins`` entry point. ``train`` checks what the user asked
+for, loads the ``--config`` file into the trainer's own config dataclass (every
+unknown key or wrong type is one error naming the file and key), picks the
+device once, and calls the trainer, which writes an agent package to ``--out``.
+
+Layout of ``--out`` (decided here so every trainer agrees):
+
+- ``agent.toml``, the player module and the weights: the package itself;
+- ``training/``: ``config.json`` (the resolved config), ``log.csv`` (one row per
+  log interval), ``checkpoint.pt`` (networks, optimisers and counters, for
+  ``--resume``), and ``tensorboard/`` when TensorBoard is installed and asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arena.errors import ArenaError
+from arena.specs import EnvSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+TRAINING_DIR = "training"
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What the user asked ``arena train`` for, already checked."""
+
+    algo: str
+    env_id: str
+    steps: int
+    out: Path
+    seed: int = 0
+    device: str = "cpu"  # resolved: "cpu" or "cuda[:N]", never "auto"
+    config: Mapping[str, Any] = field(default_factory=dict)
+    config_source: str = "--config"  # names the file in config errors
+    resume: bool = False
+    progress: bool = True  # rich progress bar on stderr
+    tensorboard: bool = False
+
+    @property
+    def training_dir(self) -> Path:
+        return self.out / TRAINING_DIR
+
+
+@dataclass
+class TrainSummary:
+    """What a trainer reports when it is done."""
+
+    algo: str
+    env_id: str
+    steps: int
+    seconds: float
+    package_dir: Path
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["package_dir"] = str(self.package_dir)
+        return data
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """A training algorithm offered by a plugin.
+
+    Attributes:
+        name: what users type after ``arena train``, e.g. ``q-learning``.
+        run: ``run(request) -> TrainSummary``; imports torch lazily.
+        supports: ``supports(spec) -> str | None``: None when the env can be
+            trained on, else the reason it cannot (shown to the user).
+        kind: the manifest kind of the packages it writes.
+        learning_type: shown in reports (``Tabular``, ``Q-gradient``...).
+        description: one line for ``arena train --help``.
+    """
+
+    name: str
+    run: Callable[[TrainRequest], TrainSummary]
+    supports: Callable[[EnvSpec], str | None]
+    kind: str
+    learning_type: str
+    description: str = ""
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` means CUDA when torch sees a GPU, else the CPU; chosen once per run."""
+    if device not in DEVICES and not device.startswith("cuda:"):
+        raise ArenaError(f"--device must be one of {', '.join(DEVICES)} (got '{device}')")
+    if device == "cpu":
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        raise ArenaError(
+            "training needs PyTorch: pip install 'torch==2.13.0' (CPU) or see pytorch.org"
+        ) from None
+    if torch.cuda.is_available():
+        return "cuda" if device == "auto" else device
+    if device == "auto":
+        return "cpu"
+    raise ArenaError(f"--device {device}: torch sees no CUDA device (use --device auto or cpu)")
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config file; a ``[train]`` table is accepted as the root too."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArenaError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArenaError(f"{path}: cannot read config: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ArenaError(f"{path}: invalid TOML: {exc}") from None
+    if set(data) == {"train"} and isinstance(data["train"], dict):
+        data = data["train"]
+    return data
+
+
+T = typing.TypeVar("T")
+
+
+def build_config(cls: type[T], values: Mapping[str, Any], source: str = "--config") -> T:
+    """Build the dataclass ``cls`` from ``values``, refusing unknown keys and wrong types.
+
+    Each error is one line naming ``source`` (the file) and the key, because a
+    typo in a hyperparameter must not silently train with the default.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ArenaError(f"{source}: unknown key '{key}' (known keys: {known})")
+        kwargs[key] = _coerce(hints[key], value, f"{source}: key '{key}'")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    """Check ``value`` against a simple annotation; ints are accepted for floats."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            if option is type(None) and value is None:
+                return None
+            try:
+                return _coerce(option, value, where)
+            except ArenaError:
+                continue
+        raise ArenaError(f"{where}: expected {_name(hint)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in typing.get_args(hint):
+            return value
+        choices = ", ".join(repr(c) for c in typing.get_args(hint))
+        raise ArenaError(f"{where}: expected one of {choices}, got {value!r}")
+    if origin in (tuple, list):
+        (inner, *_rest) = typing.get_args(hint) or (Any,)
+        if not isinstance(value, (list, tuple)):
+            raise ArenaError(f"{where}: expected a list, got {value!r}")
+        items = [_coerce(inner, v, where) for v in value]
+        return tuple(items) if origin is tuple else items
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is Any or (isinstance(hint, type) and isinstance(value, hint)):
+        if hint is int and isinstance(value, bool):
+            raise ArenaError(f"{where}: expected int, got {value!r}")
+        return value
+    raise ArenaError(f"{where}: expected {_name(hint)}, got {value!r}")
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint).replace("typing.", ""))
+
+
+def train(
+    algo: str,
+    env_id: str,
+    *,
+    steps: int,
+    out: Path,
+    seed: int = 0,
+    device: str = "auto",
+    config_path: Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    tensorboard: bool = False,
+) -> TrainSummary:
+    """Check the request, then run the trainer ``algo`` (the library side of ``arena train``).
+
+    Raises:
+        ArenaError: unknown algorithm or env, an env the algorithm cannot train
+            on, a bad config file or key, an ``--out`` folder that holds
+            something else, or ``--resume`` without a checkpoint.
+    """
+    from arena.registry import get_env, trainers
+
+    known = trainers()
+    if algo not in known:
+        names = ", ".join(sorted(known)) or "none installed"
+        raise ArenaError(f"unknown algorithm '{algo}' (choose from: {names})")
+    trainer = known[algo]
+    spec = get_env(env_id)
+    spec.require()
+    why = trainer.supports(spec)
+    if why is not None:
+        raise ArenaError(f"{algo} cannot train on {env_id}: {why}")
+    if steps <= 0:
+        raise ArenaError(f"--steps must be positive (got {steps})")
+    config = load_config_file(config_path) if config_path is not None else {}
+    checkpoint = out / TRAINING_DIR / "checkpoint.pt"
+    if resume and not checkpoint.is_file():
+        raise ArenaError(f"--resume: no checkpoint at {checkpoint}")
+    if not resume and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ArenaError(
+            f"--out {out} already exists and is not empty "
+            "(choose a new folder, or pass --resume to continue its training)"
+        )
+    request = TrainRequest(
+        algo=algo,
+        env_id=env_id,
+        steps=steps,
+        out=out,
+        seed=seed,
+        device=resolve_device(device),
+        config=config,
+        config_source=str(config_path) if config_path is not None else "--config",
+        resume=resume,
+        progress=progress,
+        tensorboard=tensorboard,
+    )
+    return trainer.run(request)
