@@ -24,6 +24,12 @@ def _make_one_ply(ctx: AgentContext) -> Any:
     return make_agent(ctx)
 
 
+def _make_minimax(ctx: AgentContext) -> Any:
+    from agents.minimax import make_agent
+
+    return make_agent(ctx)
+
+
 def register() -> None:
     """Register every built-in agent."""
     register_builtin(
@@ -45,5 +51,15 @@ def register() -> None:
             kind="search",
             learning_type="One-ply lookahead",
             description="Wins if it can, else blocks an immediate loss, else random",
+        )
+    )
+    register_builtin(
+        BuiltinAgent(
+            name="minimax",
+            factory=_make_minimax,
+            envs=("tictactoe_v3",),  # kept in sync with agents.minimax.ENVS
+            kind="search",
+            learning_type="Exhaustive search",
+            description="Perfect tic-tac-toe: a random choice among the optimal moves",
         )
     )

@@ -10,8 +10,9 @@ Layout of ``--out`` (decided here so every trainer agrees):
 
 - ``agent.toml``, the player module and the weights: the package itself;
 - ``training/``: ``config.json`` (the resolved config), ``log.csv`` (one row per
-  log interval), ``checkpoint.pt`` (networks, optimisers and counters, for
-  ``--resume``), and ``tensorboard/`` when TensorBoard is installed and asked for.
+  log interval), ``checkpoint.pt`` or ``checkpoint.npz`` (networks or tables,
+  optimisers and counters, for ``--resume``), and ``tensorboard/`` when
+  TensorBoard is installed and asked for.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 TRAINING_DIR = "training"
 DEVICES = ("auto", "cpu", "cuda")
+# Neural trainers save torch checkpoints; the tabular ones NumPy archives.
+CHECKPOINTS = ("checkpoint.pt", "checkpoint.npz")
 
 
 @dataclass(frozen=True)
@@ -222,9 +225,9 @@ def train(
     if steps <= 0:
         raise ArenaError(f"--steps must be positive (got {steps})")
     config = load_config_file(config_path) if config_path is not None else {}
-    checkpoint = out / TRAINING_DIR / "checkpoint.pt"
-    if resume and not checkpoint.is_file():
-        raise ArenaError(f"--resume: no checkpoint at {checkpoint}")
+    checkpoints = [out / TRAINING_DIR / name for name in CHECKPOINTS]
+    if resume and not any(c.is_file() for c in checkpoints):
+        raise ArenaError(f"--resume: no checkpoint at {checkpoints[0]}")
     if not resume and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ArenaError(
             f"--out {out} already exists and is not empty "

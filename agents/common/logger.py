@@ -49,6 +49,7 @@ class TrainLogger:
         self._start = time.perf_counter()
         self._last_time = self._start
         self._last_step = start_step
+        self._rate = 0.0
         self.latest: dict[str, Any] = {}
         self._tb: Any = None
         if tensorboard:
@@ -87,8 +88,10 @@ class TrainLogger:
         if unknown:
             raise KeyError(f"TrainLogger: undeclared columns {sorted(unknown)}")
         now = time.perf_counter()
-        rate = (step - self._last_step) / max(now - self._last_time, 1e-9)
-        self._last_time, self._last_step = now, step
+        if step > self._last_step:
+            self._rate = (step - self._last_step) / max(now - self._last_time, 1e-9)
+            self._last_time, self._last_step = now, step
+        rate = self._rate
         row: dict[str, Any] = {
             "step": step,
             "seconds": round(now - self._start, 3),
