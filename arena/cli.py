@@ -548,6 +548,24 @@ def play_command(
         )
 
 
+@app.command("replay")
+def replay_command(
+    match_id: Annotated[int, typer.Argument(help="Match id (see the report or --json output).")],
+    gif: Annotated[
+        Path | None,
+        typer.Option(help="MPE and Atari: also write the frames as an animated GIF here."),
+    ] = None,
+    fps: Annotated[int, typer.Option(help="GIF frames per second.")] = 15,
+) -> None:
+    """Print a stored match move by move, rebuilt from its seed and action log."""
+    from arena.replay import format_replay, replay_match
+
+    replay = _run(lambda: replay_match(match_id, db_url=State.db, gif=gif, fps=fps))
+    _show(format_replay(replay))
+    if gif is not None:
+        _show(f"wrote {len(replay.frames)} frames to {gif}")
+
+
 def main() -> None:
     app()
 
