@@ -548,6 +548,29 @@ def play_command(
         )
 
 
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option(help="Folder of the site (replaced if it holds a report).")],
+    max_replays: Annotated[
+        int | None, typer.Option(help="Replay pages per env, newest first (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write a static HTML report: leaderboards, Human vs AI, plots, tournaments, replays."""
+    from arena.registry import get_service
+
+    summary = _run(lambda: get_service("report")(out, db_url=State.db, max_replays=max_replays))
+    if as_json:
+        _json(summary.to_dict())
+        return
+    _show(
+        f"wrote {summary.out}/index.html: {len(summary.envs)} env(s), {summary.pages} page(s), "
+        f"{summary.replays} replay(s), {summary.plots} plot(s)"
+    )
+    if summary.replay_errors:
+        sys.stderr.write(f"warning: {summary.replay_errors} match(es) could not be replayed\n")
+
+
 @app.command("replay")
 def replay_command(
     match_id: Annotated[int, typer.Argument(help="Match id (see the report or --json output).")],
