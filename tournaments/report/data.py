@@ -356,7 +356,7 @@ def tournaments(engine: Engine) -> list[TournamentInfo]:
         .group_by(m.Match.run_id)
     )
     with engine.connect() as conn:
-        counts = dict(conn.execute(played).tuples().all())
+        counts = {run_id: n for run_id, n in conn.execute(played)}
         infos = {
             t.id: TournamentInfo(
                 t.id, t.name, t.env_id, t.format, str((t.config or {}).get("description", "")), []
