@@ -123,7 +123,10 @@ class HumanHost:
         legal = self.notation.legal(self.env, seat, mask)
         self.show("legal moves: " + " ".join(name for _, name in legal))
         while True:
-            line = self.ask("your move> ")
+            try:
+                line = self.ask("your move> ")
+            except KeyboardInterrupt:  # Ctrl-C at the prompt is a quit, not a way out unrated
+                line = None
             if line is None or line.strip().lower() == "quit":
                 self.quit = True
                 raise AgentFault("quit", "the player quit", seat=seat)
@@ -160,6 +163,10 @@ class _Announced:
 
     def act(self, seat: str, observation: Any, mask: Any, timeout_s: float) -> Any:
         action = self.inner.act(seat, observation, mask, timeout_s)
+        if not self.human.spec.turn_based:
+            # Simultaneous moves: telling now could show the person the move before
+            # theirs; the next position shows both.
+            return action
         try:  # named before the env plays it; a bad action is the runner's to judge
             name = self.human.notation.describe(self.human.env, seat, action)
         except Exception:

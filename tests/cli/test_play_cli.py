@@ -161,6 +161,24 @@ def test_end_of_input_counts_as_quit() -> None:
     assert (seat.seat, seat.forfeit_reason) == ("player_2", "quit")
 
 
+def test_simultaneous_moves_are_not_shown_before_the_person_moves() -> None:
+    code, out, err = play(
+        "rps_v2",
+        "--opponent",
+        "random",
+        "--name",
+        "jo",
+        "--seat",
+        "second",
+        "--seed",
+        "1",
+        moves="rock\npaper\nquit\n",
+    )
+    assert code == 0, err
+    assert "random (player_0) plays" not in out
+    assert "round 1/15: player_0 " in out and ", player_1 ROCK" in out
+
+
 def test_chess_takes_san_and_uci() -> None:
     code, out, err = play(
         "chess_v6",
