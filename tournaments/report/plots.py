@@ -23,7 +23,12 @@ _STYLE: Any = {"svg.fonttype": "none", "font.size": 9, "svg.hashsalt": "arena"}
 
 
 def rating_history(
-    history: History, names: dict[str, str], order: Sequence[str], path: Path
+    history: History,
+    names: dict[str, str],
+    order: Sequence[str],
+    path: Path,
+    *,
+    initial: float = 0.0,
 ) -> None:
     """Plot ``mu - 3 sigma`` after each rated match for the agents in ``order``.
 
@@ -32,12 +37,15 @@ def rating_history(
         names: display name per agent version hash.
         order: hashes to plot, best first (the legend follows it).
         path: the SVG file to write.
+        initial: the score before any match; each line starts there, one match
+            before the agent's first.
     """
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(7, 3.4))
         for hash_ in order:
             points = history.series.get(hash_, [])
             if points:
+                points = [(points[0][0] - 1, initial), *points]
                 xs, ys = zip(*points, strict=True)
                 ax.plot(xs, ys, marker="." if len(points) < 40 else None, label=names[hash_])
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from arena.errors import ArenaError
 from arena.registry import env_specs
 from tournaments.leaderboard import LeaderboardRow, leaderboard
+from tournaments.rating import RatingSystem
 from tournaments.report import data, plots
 from tournaments.report.html import CSS, Markup, Num, esc, link, num, page, table
 
@@ -159,6 +160,8 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
     summary.replays = len(replays)
 
     history = data.rating_history(engine)
+    first = RatingSystem().initial()
+    start = first.mu - 3 * first.sigma
     sections = []
     for env in envs:
         env_rows = by_env.get(env, [])
@@ -166,7 +169,7 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
         if env in history and env_rows:
             order = [r.hash for r in env_rows[:TOP_PLOTTED]]
             path = f"plots/rating-{_slug(env)}.svg"
-            plots.rating_history(history[env], names, order, root / path)
+            plots.rating_history(history[env], names, order, root / path, initial=start)
             summary.plots += 1
             figures.append(_figure(path, env, "rating history", _history_alt(env, env_rows)))
         if len(env_rows) >= 2 and len(env_rows[0].hash) and _two_sided(env):
