@@ -499,7 +499,7 @@ def _show(text: str) -> None:
 def play_command(
     env: Annotated[str, typer.Argument(help="Env id, e.g. tictactoe_v3, chess_v6.")],
     opponent: Annotated[
-        str, typer.Option(help="Agent to play: built-in, package path or name[@version].")
+        str, typer.Option(help="Agent to play: built-in, package path, name or name@version.")
     ],
     name: Annotated[
         str | None, typer.Option(help="Your player name (default: your login name).")
