@@ -523,6 +523,122 @@ def leaderboard_command(
     _print_board(rows, "Leaderboard" + (f": {tournament}" if tournament else ""))
 
 
+# --- people in the arena: play, report, replay (issue 7) ---------------------------
+
+
+def _ask(prompt: str) -> str | None:
+    """One line from stdin after a prompt; None at the end of input."""
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        sys.stdout.write("\n")
+        return None
+    line = line.rstrip("\r\n")
+    if not sys.stdin.isatty():  # echo piped moves, so the transcript reads like a game
+        sys.stdout.write(line + "\n")
+    return line
+
+
+def _show(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+@app.command("play")
+def play_command(
+    env: Annotated[str, typer.Argument(help="Env id, e.g. tictactoe_v3, chess_v6.")],
+    opponent: Annotated[
+        str, typer.Option(help="Agent to play: built-in, package path, name or name@version.")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Your player name (default: your login name).")
+    ] = None,
+    games: Annotated[int, typer.Option(help="Games to play.")] = 1,
+    seat: Annotated[
+        str, typer.Option(help="first, second, or alternate from game to game.")
+    ] = "first",
+    seed: Annotated[
+        int | None, typer.Option(help="Root seed of the games (default: random).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary at the end.")
+    ] = False,
+) -> None:
+    """Play against an agent in the terminal; moves are read from stdin, one per line.
+
+    Type the action index or the game's notation (a cell or a 0-based column
+    number, rock, call, e4 or e2e4 in chess). 'resign' forfeits the game; 'quit'
+    (or the end of input) forfeits the game in progress and stops. Every game is
+    stored and rated.
+    """
+    from arena.human import play_human
+
+    report = _run(
+        lambda: play_human(
+            env,
+            opponent,
+            ask=_ask,
+            show=_show,
+            name=name,
+            games=games,
+            seat=seat,  # type: ignore[arg-type]  # play_human checks it
+            seed=seed,
+            db_url=State.db,
+        )
+    )
+    if as_json:
+        _json(report.to_dict())
+        return
+    if report.rating is not None:
+        r = report.rating
+        _show(
+            f"{report.name} on {report.env_id}: mu {r['mu']:.2f}, sigma {r['sigma']:.2f}, "
+            f"mu-3sigma {r['score']:.2f} after {int(r['games'])} rated game(s)"
+        )
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option(help="Folder of the site (replaced if it holds a report).")],
+    max_replays: Annotated[
+        int | None, typer.Option(help="Replay pages per env, newest first (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write a static HTML report: leaderboards, Human vs AI, plots, tournaments, replays."""
+    from arena.registry import get_service
+
+    summary = _run(lambda: get_service("report")(out, db_url=State.db, max_replays=max_replays))
+    if as_json:
+        _json(summary.to_dict())
+        return
+    _show(
+        f"wrote {summary.out}/index.html: {len(summary.envs)} env(s), {summary.pages} page(s), "
+        f"{summary.replays} replay(s), {summary.plots} plot(s)"
+    )
+    if summary.replay_errors:
+        sys.stderr.write(f"warning: {summary.replay_errors} match(es) could not be replayed\n")
+
+
+@app.command("replay")
+def replay_command(
+    match_id: Annotated[int, typer.Argument(help="Match id (see the report or --json output).")],
+    gif: Annotated[
+        Path | None,
+        typer.Option(help="MPE and Atari: also write the frames as an animated GIF here."),
+    ] = None,
+    fps: Annotated[int, typer.Option(help="GIF frames per second.")] = 15,
+) -> None:
+    """Print a stored match move by move, rebuilt from its seed and action log."""
+    from arena.replay import format_replay, replay_match
+
+    replay = _run(lambda: replay_match(match_id, db_url=State.db, gif=gif, fps=fps))
+    _show(format_replay(replay))
+    if gif is not None:
+        _show(f"wrote {len(replay.frames)} frames to {gif}")
+
+
 def main() -> None:
     app()
 

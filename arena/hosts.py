@@ -169,6 +169,11 @@ class HostPool:
             self._hosts[key] = host
         return host
 
+    def attach(self, source: AgentSource, host: Host) -> None:
+        """Serve ``source`` from ``host`` (e.g. a person at the terminal) instead of
+        a host chosen by trust."""
+        self._hosts[(id(source), 0)] = host
+
     def load(self, source: AgentSource) -> None:
         """Import ``source`` where it will play, before any match or database write.
 

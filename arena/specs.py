@@ -10,11 +10,31 @@ import dataclasses
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from arena.errors import ArenaError
 
 TeamScore = Literal["sum", "mean"]
+
+
+class Notation(Protocol):
+    """How a person names moves in one game (``arena play``, replays).
+
+    ``env`` is the env the match runs on, in the state before the move; ``mask``
+    is the seat's action mask (None where the env has none).
+    """
+
+    def legal(self, env: Any, seat: str, mask: Any) -> list[tuple[int, str]]:
+        """The legal actions with their names, in the order to list them."""
+        ...
+
+    def parse(self, env: Any, seat: str, text: str, mask: Any) -> int:
+        """The action ``text`` names; ValueError with the reason when it names none."""
+        ...
+
+    def describe(self, env: Any, seat: str, action: Any) -> str:
+        """The name of ``action`` (before it is played)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,7 @@ class EnvSpec:
         make_aec: factory returning a fresh PettingZoo AEC env.
         make_parallel: factory returning a fresh PettingZoo parallel env, or None.
         render_text: optional text renderer ``(aec_env) -> str`` for the terminal.
+        notation: optional move names for people (``arena play``, replays).
         version: version of the package providing the game (stored with matches).
         requires: import names needed to build the env (for availability checks).
         description: one line for ``arena envs``.
@@ -66,6 +87,7 @@ class EnvSpec:
     requires: tuple[str, ...] = ()
     description: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
+    notation: Notation | None = None
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -61,6 +61,7 @@ from typing import Any
 from arena.registry import register_env
 from arena.specs import EnvSpec, Side, TeamScore
 from envs import render
+from envs.notation import NOTATIONS
 
 __all__ = ["ATARI_GAMES", "CLASSIC_GAMES", "MPE_GAMES", "register"]
 
@@ -276,6 +277,7 @@ def _classic_specs() -> list[EnvSpec]:
                 make_aec=_Factory(module, "env"),
                 make_parallel=_Factory(module, "parallel_env") if simultaneous else None,
                 render_text=_CLASSIC_RENDER.get(env_id),
+                notation=NOTATIONS.get(env_id),
                 version=version,
                 requires=("pettingzoo", *extra),
                 description=description,

@@ -6,7 +6,7 @@ from arena.registry import register_service
 
 
 def register() -> None:
-    """Offer the rater, the tournament runner, the leaderboard and the scheduler to ``arena``.
+    """Offer the rater, tournament runner, leaderboard, report and scheduler to ``arena``.
 
     Imports happen on first use so ``arena --help`` stays fast.
     """
@@ -41,7 +41,13 @@ def register() -> None:
 
         return tournament_status(*args, **kwargs)
 
+    def report(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tournaments.report import write_report
+
+        return write_report(*args, **kwargs)
+
     register_service("rater", rater)
+    register_service("report", report)
     register_service("tournament.status", status)
     register_service("tournament.run", run)
     register_service("leaderboard", board)

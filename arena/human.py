@@ -1,0 +1,342 @@
+"""A person plays in the terminal (``arena play``), rated like any other agent.
+
+The person is an agent of kind ``human`` (source ``human``), created on first
+play under its name and rated with TrueSkill in the same pool as the machines.
+The person's seat is served by :class:`HumanHost`, which reads moves through a
+callback (stdin in the CLI) and never times out: the move limits apply to the
+opponent alone. An opponent package runs in the sandbox as in any match.
+
+Input, one move per line: the action index or the game's notation (see
+``envs/notation.py``). ``resign`` forfeits the game (reason ``resign``);
+``quit``, or the end of input, forfeits the game in progress (reason ``quit``)
+and plays no more games: leaving a lost game must not spare the rating.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from arena.errors import ArenaError
+from arena.hosts import AgentFault, Host, HostPool
+from arena.limits import Limits
+from arena.protocol import AgentContext
+from arena.result import AgentInfo, MatchResult
+from arena.runner import play_match
+from arena.sources import AgentSource
+from arena.specs import EnvSpec, Notation
+
+Ask = Callable[[str], "str | None"]  # prompt -> one line, None at the end of input
+Show = Callable[[str], None]
+SeatChoice = Literal["first", "second", "alternate"]
+
+NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,47}$")
+HUMAN_KIND = "human"
+
+
+@dataclass
+class GameRecord:
+    """One game the person played."""
+
+    game: int
+    match_id: int | None
+    seat: str
+    outcome: str  # win | draw | loss, from the person's side
+    forfeit: str | None  # the person's forfeit reason
+    opponent_forfeit: str | None
+    reward: float
+
+
+@dataclass
+class PlayReport:
+    """What ``arena play`` did, and the person's rating afterwards."""
+
+    env_id: str
+    name: str
+    opponent: str
+    games: list[GameRecord] = field(default_factory=list)
+    quit: bool = False
+    rating: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def human_info(name: str) -> AgentInfo:
+    """The agent identity of a person: one version per name, forever."""
+    return AgentInfo(
+        name=name,
+        version="1",
+        content_hash=f"human:{name}",
+        kind=HUMAN_KIND,
+        learning_type="Human",
+        source="human",
+    )
+
+
+def default_name() -> str:
+    """The login name when it is a valid player name, else ``human``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        return "human"
+    return user if NAME_RULE.match(user) else "human"
+
+
+def playable_envs() -> list[str]:
+    """Env ids a person can play: two sides, a text renderer and a notation."""
+    from arena.registry import env_specs
+
+    return sorted(
+        env_id
+        for env_id, spec in env_specs().items()
+        if spec.notation is not None and spec.render_text is not None and spec.symmetric
+    )
+
+
+class HumanHost:
+    """Serves the person's seat: shows the position, reads a move, never times out."""
+
+    def __init__(self, spec: EnvSpec, env: Any, ask: Ask, show: Show) -> None:
+        assert spec.notation is not None and spec.render_text is not None
+        self.spec = spec
+        self.env = env
+        self.notation: Notation = spec.notation
+        self.ask = ask
+        self.show = show
+        self.quit = False
+
+    def load(self) -> None:
+        pass
+
+    def start_match(self, contexts: Sequence[AgentContext]) -> None:
+        pass
+
+    def act(self, seat: str, observation: Any, mask: Any, timeout_s: float) -> Any:
+        # timeout_s is ignored on purpose: a person thinks as long as they like.
+        assert self.spec.render_text is not None
+        self.show(self.spec.render_text(self.env))
+        legal = self.notation.legal(self.env, seat, mask)
+        self.show("legal moves: " + " ".join(name for _, name in legal))
+        while True:
+            try:
+                line = self.ask("your move> ")
+            except KeyboardInterrupt:  # Ctrl-C at the prompt is a quit, not a way out unrated
+                line = None
+            if line is None or line.strip().lower() == "quit":
+                self.quit = True
+                raise AgentFault("quit", "the player quit", seat=seat)
+            text = line.strip()
+            if not text:
+                continue
+            if text.lower() == "resign":
+                raise AgentFault("resign", "the player resigned", seat=seat)
+            try:
+                return self.notation.parse(self.env, seat, text, mask)
+            except ValueError as exc:
+                self.show(f"refused: {exc}; type a legal move, resign or quit")
+
+    def end_match(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+class _Announced:
+    """The opponent's host, telling the person each move it makes."""
+
+    def __init__(self, inner: Host, label: str, human: HumanHost) -> None:
+        self.inner = inner
+        self.label = label
+        self.human = human
+
+    def load(self) -> None:
+        self.inner.load()
+
+    def start_match(self, contexts: Sequence[AgentContext]) -> None:
+        self.inner.start_match(contexts)
+
+    def act(self, seat: str, observation: Any, mask: Any, timeout_s: float) -> Any:
+        action = self.inner.act(seat, observation, mask, timeout_s)
+        if not self.human.spec.turn_based:
+            # Simultaneous moves: telling now could show the person the move before
+            # theirs; the next position shows both.
+            return action
+        try:  # named before the env plays it; a bad action is the runner's to judge
+            name = self.human.notation.describe(self.human.env, seat, action)
+        except Exception:
+            name = repr(action)
+        self.human.show(f"{self.label} ({seat}) plays {name}")
+        return action
+
+    def end_match(self) -> str:
+        return self.inner.end_match()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _check_name(name: str, db_url: str | None) -> None:
+    from sqlalchemy import select
+
+    from arena.registry import builtin_agents
+    from arena.storage import connect
+    from arena.storage import models as m
+    from arena.storage.db import session_factory
+
+    if not NAME_RULE.match(name):
+        raise ArenaError(
+            f"--name '{name}': use 1-48 letters, digits, spaces, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if name in builtin_agents():
+        raise ArenaError(f"--name '{name}' is a built-in agent's name; choose another")
+    with session_factory(connect(db_url))() as session:
+        kind = session.scalar(select(m.Agent.kind).where(m.Agent.name == name))
+    if kind is not None and kind != HUMAN_KIND:
+        raise ArenaError(f"--name '{name}' belongs to a stored agent of kind '{kind}'")
+
+
+def _rating(db_url: str | None, info: AgentInfo, env_id: str) -> dict[str, float] | None:
+    from sqlalchemy import select
+
+    from arena.storage import connect
+    from arena.storage import models as m
+    from arena.storage.db import session_factory
+
+    with session_factory(connect(db_url))() as session:
+        row = session.scalar(
+            select(m.Rating)
+            .join(m.AgentVersion)
+            .where(m.AgentVersion.content_hash == info.content_hash, m.Rating.env_id == env_id)
+        )
+        if row is None:
+            return None
+        return {
+            "mu": row.mu,
+            "sigma": row.sigma,
+            "score": row.mu - 3 * row.sigma,
+            "games": row.games,
+        }
+
+
+def _record(result: MatchResult, human: int, game: int, match_id: int | None) -> GameRecord:
+    mine = [s for s in result.seats if s.side == human]
+    theirs = [s for s in result.seats if s.side != human]
+    return GameRecord(
+        game=game,
+        match_id=match_id,
+        seat=mine[0].seat,
+        outcome=result.outcome(human),
+        forfeit=mine[0].forfeit,
+        opponent_forfeit=theirs[0].forfeit if theirs else None,
+        reward=sum(s.reward for s in mine),
+    )
+
+
+def play_human(
+    env_id: str,
+    opponent: str,
+    *,
+    ask: Ask,
+    show: Show,
+    name: str | None = None,
+    games: int = 1,
+    seat: SeatChoice = "first",
+    seed: int | None = None,
+    limits: Limits | None = None,
+    db_url: str | None = None,
+) -> PlayReport:
+    """A person plays ``games`` games of ``env_id`` against ``opponent``; each is stored.
+
+    Args:
+        env_id: one of :func:`playable_envs`.
+        opponent: built-in name, package path, or ``name[@version]`` from the registry.
+        ask: reads one line of input after showing a prompt; None at the end of input.
+        show: shows text to the person.
+        name: the person's agent name (default: the login name).
+        games: games to play, unless the person quits.
+        seat: ``first`` or ``second`` to move, or ``alternate`` (first in game 1).
+        seed: root seed of the games (default: a random one).
+        limits: the opponent's limits (the person has none).
+        db_url: the database; every game is committed as soon as it ends.
+
+    Raises:
+        ArenaError: a bad env, opponent, name or count, before anything is played.
+    """
+    from arena.play import game_seed
+    from arena.registry import get_env, get_service
+    from arena.sources import resolve_agent
+    from arena.storage import connect
+    from arena.storage.recorder import Recorder
+
+    if games < 1:
+        raise ArenaError(f"--games must be at least 1, got {games}")
+    if seat not in ("first", "second", "alternate"):
+        raise ArenaError(f"--seat must be first, second or alternate, got '{seat}'")
+    spec = get_env(env_id)
+    if env_id not in playable_envs():
+        raise ArenaError(
+            f"'arena play' does not support {env_id} (playable: {', '.join(playable_envs())})"
+        )
+    spec.require()
+    name = name if name is not None else default_name()
+    _check_name(name, db_url)
+    rival = resolve_agent(opponent)
+    if not rival.supports(env_id):
+        raise ArenaError(
+            f"agent '{rival.label}' does not declare env '{env_id}' "
+            f"(its envs: {', '.join(rival.envs or ())})"
+        )
+    if not rival.can_fill(spec.sides[0].role):
+        raise ArenaError(f"agent '{rival.label}' cannot fill role '{spec.sides[0].role}'")
+    info = human_info(name)
+    person = AgentSource(info=info, envs=None, roles=None)
+    seed = secrets.randbits(31) if seed is None else seed
+    limits = limits or Limits()
+    report = PlayReport(env_id=env_id, name=name, opponent=rival.label)
+    env = spec.build()
+    spec = spec.for_env(env)
+    human_host = HumanHost(spec, env, ask, show)
+    recorder = Recorder(connect(db_url), get_service("rater")())
+    with HostPool(limits) as pool:
+        pool.load(rival)  # a package that fails to import is an error, before any game
+        pool.attach(person, human_host)
+        pool.attach(rival, _Announced(pool.host(rival), rival.label, human_host))
+        for game in range(games):
+            first = seat == "first" or (seat == "alternate" and game % 2 == 0)
+            sources = [person, rival] if first else [rival, person]
+            human = 0 if first else 1
+            my_seat = spec.sides[human].seats[0]
+            order = "first" if first else "second"
+            show(f"game {game + 1} of {games}: you ({name}) are {my_seat}, moving {order}")
+            result = play_match(
+                spec, sources, seed=game_seed(seed, game), limits=limits, env=env, hosts=pool
+            )
+            match_id = recorder.record(result)
+            record = _record(result, human, game + 1, match_id)
+            report.games.append(record)
+            assert spec.render_text is not None
+            show(spec.render_text(env))
+            show(_verdict(record, rival.label, result))
+            if human_host.quit:
+                report.quit = True
+                break
+    report.rating = _rating(db_url, info, env_id)
+    return report
+
+
+def _verdict(record: GameRecord, opponent: str, result: MatchResult) -> str:
+    what = {"win": "you won", "draw": "draw", "loss": "you lost"}[record.outcome]
+    if record.forfeit:
+        what += f" (you forfeited: {record.forfeit})"
+    elif record.opponent_forfeit:
+        error = next(s.error for s in result.seats if s.forfeit) or ""
+        first_line = error.strip().splitlines()[-1] if error.strip() else ""
+        what += f" ({opponent} forfeited: {record.opponent_forfeit}: {first_line})"
+    return f"game {record.game}: {what}; stored as match {record.match_id}"

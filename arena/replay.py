@@ -1,0 +1,308 @@
+"""Replays: a stored match rebuilt move by move from its seed and action log.
+
+The env is built again (with the tournament's ``env_kwargs`` when the match
+belongs to one), reset with the match seed, and fed the logged actions in the
+runner's order. Text frames come from the env's text renderer; ``--gif`` frames
+from its ``rgb_array`` render mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from arena.errors import ArenaError
+from arena.specs import EnvSpec
+
+
+@dataclass
+class Ply:
+    """One step of a replay: who played what, and the position after it.
+
+    ``number`` 0 is the start position (no moves).
+    """
+
+    number: int
+    moves: list[tuple[str, str]]  # (seat, move name)
+    text: str | None
+
+
+@dataclass
+class Player:
+    slot: int
+    label: str
+    agent: str
+    version: str
+    seats: list[str]
+    reward: float
+    outcome: str
+    forfeit: str | None
+    error: str | None
+
+
+@dataclass
+class MatchRecord:
+    """What a stored match holds to be replayed."""
+
+    match_id: int
+    env_id: str
+    env_version: str
+    seed: int
+    actions: list[Any]
+    env_kwargs: dict[str, Any]
+    players: list[Player]
+    created_at: str
+    tournament: str | None = None
+
+
+@dataclass
+class Replay:
+    match: MatchRecord
+    plies: list[Ply] = field(default_factory=list)
+    frames: list[Any] = field(default_factory=list)  # rgb arrays, for --gif
+
+
+def load_match(engine: Engine, match_id: int) -> MatchRecord:
+    """Read a match's replay data.
+
+    Raises:
+        ArenaError: no match has this id.
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from arena.storage import models as m
+    from arena.storage.db import session_factory
+
+    with session_factory(engine)() as session:
+        match = session.scalar(
+            select(m.Match)
+            .where(m.Match.id == match_id)
+            .options(
+                selectinload(m.Match.participants)
+                .selectinload(m.Participant.agent_version)
+                .selectinload(m.AgentVersion.agent)
+            )
+        )
+        if match is None:
+            raise ArenaError(f"no match with id {match_id} in the database")
+        env_kwargs: dict[str, Any] = {}
+        tournament = None
+        if match.run_id is not None:
+            run = session.get(m.Run, match.run_id)
+            if run is not None:
+                tournament = run.tournament.name
+                env_kwargs = dict(run.tournament.config.get("env_kwargs") or {})
+        players: dict[int, Player] = {}
+        for p in match.participants:
+            player = players.get(p.slot)
+            if player is None:
+                player = players[p.slot] = Player(
+                    slot=p.slot,
+                    label=p.label,
+                    agent=p.agent_version.agent.name,
+                    version=p.agent_version.version,
+                    seats=[],
+                    reward=0.0,
+                    outcome=p.outcome,
+                    forfeit=None,
+                    error=None,
+                )
+            player.seats.append(p.seat)
+            player.reward += p.reward
+            if p.forfeit_reason:
+                player.forfeit, player.error = p.forfeit_reason, p.error_text
+        return MatchRecord(
+            match_id=match.id,
+            env_id=match.env_id,
+            env_version=match.env_version,
+            seed=match.seed,
+            actions=list(match.actions),
+            env_kwargs=env_kwargs,
+            players=[players[k] for k in sorted(players)],
+            created_at=f"{match.created_at:%Y-%m-%d %H:%M:%S} UTC",
+            tournament=tournament,
+        )
+
+
+def _namer(spec: EnvSpec, env: Any) -> Callable[[str, Any], str]:
+    notation = spec.notation
+
+    def name(seat: str, action: Any) -> str:
+        if notation is not None:
+            try:
+                return notation.describe(env, seat, action)
+            except Exception:  # a forfeited, illegal action has no name
+                pass
+        if isinstance(action, list):
+            return "[" + ", ".join(f"{x:.3g}" for x in action) + "]"
+        return str(action)
+
+    return name
+
+
+def _action(space: Any, action: Any) -> Any:
+    # The log keeps arrays as lists; Box spaces want them back as arrays.
+    if isinstance(action, list):
+        return np.asarray(action, dtype=space.dtype)
+    return action
+
+
+def rebuild(
+    spec: EnvSpec,
+    record: MatchRecord,
+    *,
+    env: Any = None,
+    text: bool = True,
+    rgb: bool = False,
+) -> Replay:
+    """Play a stored match's action log again on a fresh (or given) env.
+
+    Args:
+        spec: the match's env.
+        record: from :func:`load_match`.
+        env: an env to reuse (built with the same kwargs); reset here.
+        text: render text frames (when the env has a text renderer).
+        rgb: collect ``rgb_array`` frames (the env must be built with that mode).
+
+    Raises:
+        ArenaError: the log does not fit the env (another env version).
+    """
+    if env is None:
+        kwargs = dict(record.env_kwargs)
+        if rgb:
+            kwargs["render_mode"] = "rgb_array"
+        env = spec.build(**kwargs)
+    render = spec.render_text if text else None
+    replay = Replay(match=record)
+    name = _namer(spec, env)
+
+    def snapshot(number: int, moves: list[tuple[str, str]]) -> None:
+        replay.plies.append(Ply(number, moves, render(env) if render is not None else None))
+        if rgb:
+            replay.frames.append(env.render())
+
+    actions = record.actions
+    if spec.turn_based:
+        env.reset(seed=record.seed)
+        snapshot(0, [])
+        played = 0
+        for seat in env.agent_iter():
+            _, _, terminated, truncated, _ = env.last()
+            if terminated or truncated:
+                env.step(None)
+                continue
+            if played >= len(actions):
+                break  # the match ended here: a forfeit, or the step cap
+            logged_seat, action = actions[played]
+            if logged_seat != seat:
+                raise ArenaError(
+                    f"match {record.match_id}: move {played + 1} was logged for {logged_seat} "
+                    f"but {seat} is to move (env version changed?)"
+                )
+            label = name(seat, action)
+            env.step(_action(env.action_space(seat), action))
+            played += 1
+            snapshot(played, [(seat, label)])
+    else:
+        env.reset(seed=record.seed)
+        snapshot(0, [])
+        for step, joint in enumerate(actions, start=1):
+            moves = {seat: _action(env.action_space(seat), a) for seat, a in joint}
+            labels = [(seat, name(seat, a)) for seat, a in joint]
+            env.step(moves)
+            snapshot(step, labels)
+    return replay
+
+
+def replay_match(
+    match_id: int,
+    *,
+    db_url: str | None = None,
+    gif: Path | None = None,
+    fps: int = 15,
+) -> Replay:
+    """Rebuild a stored match; with ``gif``, also write its frames as an animated GIF.
+
+    Raises:
+        ArenaError: unknown match, env not installed, or no rgb_array frames for a GIF.
+    """
+    from arena.registry import get_env
+    from arena.storage import connect
+
+    record = load_match(connect(db_url), match_id)
+    spec = get_env(record.env_id)
+    spec.require()
+    if gif is not None and spec.family not in ("mpe", "atari"):
+        raise ArenaError(
+            f"--gif: {record.env_id} is a {spec.family} game; GIFs are for MPE and Atari "
+            "(its moves print as text)"
+        )
+    replay = rebuild(spec, record, rgb=gif is not None)
+    if gif is not None:
+        write_gif(replay.frames, gif, fps=fps)
+    return replay
+
+
+def write_gif(frames: list[Any], path: Path, *, fps: int = 15) -> None:
+    """Write rgb frames as an animated GIF (through a temp file: never half-written)."""
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames if f is not None]
+    if not images:
+        raise ArenaError(f"--gif {path}: the env rendered no frames")
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=max(1, 1000 // fps),
+            loop=0,
+        )
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ArenaError(f"--gif {path}: {exc.strerror or exc}") from None
+
+
+def describe_players(record: MatchRecord) -> list[str]:
+    """One line per agent: seats, name, version, outcome and forfeit."""
+    lines = []
+    for p in record.players:
+        forfeit = f", forfeit: {p.forfeit}" if p.forfeit else ""
+        lines.append(
+            f"{', '.join(p.seats)}: {p.label} ({p.agent} {p.version}): {p.outcome}, "
+            f"return {p.reward:g}{forfeit}"
+        )
+    return lines
+
+
+def format_replay(replay: Replay) -> str:
+    """The whole match as terminal text: header, then every move and position."""
+    record = replay.match
+    where = f", tournament '{record.tournament}'" if record.tournament else ""
+    lines = [
+        f"match {record.match_id}: {record.env_id} ({record.env_version}), seed {record.seed}, "
+        f"{record.created_at}{where}",
+        *("  " + line for line in describe_players(record)),
+    ]
+    for ply in replay.plies:
+        if ply.number == 0:
+            lines.append("start")
+        else:
+            moves = ", ".join(f"{seat} {move}" for seat, move in ply.moves)
+            lines.append(f"move {ply.number}: {moves}")
+        if ply.text is not None:
+            lines.append(ply.text)
+    for p in record.players:
+        if p.forfeit:
+            error = (p.error or "").strip().splitlines()
+            lines.append(f"{p.label} forfeited ({p.forfeit}){': ' + error[-1] if error else ''}")
+    return "\n".join(lines)

@@ -1,0 +1,376 @@
+"""What the report shows, read from the database: no HTML here.
+
+The Human vs AI table puts the best person next to the best machine for every
+game. A game's score is the conservative TrueSkill rating ``mu - 3 sigma``,
+except for the envs that keep score (:data:`SCORE_FAMILIES`: Atari and MPE,
+whose returns are points or distances), where it is the mean episode score: the
+agent's side return per rated match (sum, or mean over a team's seats, as the
+env ranks teams), averaged over its rated matches. A person is an agent of
+kind ``human``; everyone else is a machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from arena.registry import env_specs
+from arena.storage import models as m
+from tournaments.leaderboard import LeaderboardRow
+
+SCORE_FAMILIES = ("atari", "mpe")
+HUMAN_KIND = "human"
+
+
+@dataclass
+class Entry:
+    """One agent version's score on one game."""
+
+    env: str
+    agent: str
+    version: str
+    kind: str
+    learning_type: str
+    score: float
+    mu: float = 0.0
+
+    @property
+    def human(self) -> bool:
+        return self.kind == HUMAN_KIND
+
+    @property
+    def title(self) -> str:
+        return self.agent if self.human else f"{self.agent} {self.version}"
+
+
+@dataclass
+class HumanVsAIRow:
+    """One row of the Human vs AI table.
+
+    ``best`` is ``Human`` only when the top person scores strictly more than the
+    top machine (or no machine has played); otherwise ``Machine``.
+    """
+
+    game: str
+    measure: str  # "mu-3sigma" or "mean score"
+    top_human: float | None
+    top_human_name: str | None
+    top_machine: float | None
+    best: str
+    best_machine: str | None
+    learning_type: str
+
+
+def has_scores(env_id: str) -> bool:
+    """Whether the report scores ``env_id`` by mean episode score instead of rating."""
+    spec = env_specs().get(env_id)
+    return spec is not None and spec.family in SCORE_FAMILIES
+
+
+def mean_scores(engine: Engine, env_ids: Sequence[str]) -> list[Entry]:
+    """Mean episode score of every agent version over its rated matches of ``env_ids``."""
+    if not env_ids:
+        return []
+    specs = env_specs()
+    query = (
+        select(
+            m.Match.env_id,
+            m.Participant.match_id,
+            m.Participant.slot,
+            m.Participant.agent_version_id,
+            m.Participant.reward,
+        )
+        .join(m.Match, m.Match.id == m.Participant.match_id)
+        .where(m.Match.rated.is_(True), m.Match.env_id.in_(list(env_ids)))
+    )
+    sides: dict[tuple[str, int, int, int], list[float]] = defaultdict(list)
+    with engine.connect() as conn:
+        for env, match_id, slot, vid, reward in conn.execute(query):
+            sides[(env, match_id, slot, vid)].append(float(reward))
+        per_version: dict[tuple[str, int], list[float]] = defaultdict(list)
+        for (env, _, _, vid), rewards in sides.items():
+            spec = specs.get(env)
+            mean = spec is not None and spec.team_score == "mean"
+            total = math.fsum(rewards)
+            per_version[(env, vid)].append(total / len(rewards) if mean else total)
+        versions = _versions(engine, {vid for _, vid in per_version})
+    entries = []
+    for (env, vid), scores in per_version.items():
+        agent, version, kind, learning_type = versions[vid]
+        entries.append(
+            Entry(env, agent, version, kind, learning_type, math.fsum(scores) / len(scores))
+        )
+    return entries
+
+
+def _versions(engine: Engine, ids: set[int]) -> dict[int, tuple[str, str, str, str]]:
+    if not ids:
+        return {}
+    query = (
+        select(
+            m.AgentVersion.id,
+            m.Agent.name,
+            m.AgentVersion.version,
+            m.AgentVersion.kind,
+            m.AgentVersion.learning_type,
+        )
+        .join(m.Agent, m.Agent.id == m.AgentVersion.agent_id)
+        .where(m.AgentVersion.id.in_(sorted(ids)))
+    )
+    with engine.connect() as conn:
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in conn.execute(query)}
+
+
+def rating_entries(rows: Sequence[LeaderboardRow]) -> list[Entry]:
+    return [Entry(r.env, r.agent, r.version, r.kind, r.learning_type, r.score, r.mu) for r in rows]
+
+
+def human_vs_ai(entries: Sequence[Entry], measures: dict[str, str]) -> list[HumanVsAIRow]:
+    """The Human vs AI table, one row per game (sorted by game id).
+
+    Args:
+        entries: every agent version's score per game.
+        measures: the measure named for each game (``mu-3sigma`` or ``mean score``).
+    """
+    by_env: dict[str, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_env[e.env].append(e)
+    table = []
+    for env in sorted(by_env):
+        # Ties: the higher mu, then the name, so the table is stable.
+        ordered = sorted(by_env[env], key=lambda e: (-e.score, -e.mu, e.agent, e.version))
+        human = next((e for e in ordered if e.human), None)
+        machine = next((e for e in ordered if not e.human), None)
+        human_wins = human is not None and (machine is None or human.score > machine.score)
+        table.append(
+            HumanVsAIRow(
+                game=env,
+                measure=measures.get(env, "mu-3sigma"),
+                top_human=None if human is None else human.score,
+                top_human_name=None if human is None else human.agent,
+                top_machine=None if machine is None else machine.score,
+                best="Human" if human_wins else "Machine",
+                best_machine=None if machine is None else machine.title,
+                learning_type="" if machine is None else machine.learning_type,
+            )
+        )
+    return table
+
+
+def human_vs_ai_table(engine: Engine, rows: Sequence[LeaderboardRow]) -> list[HumanVsAIRow]:
+    """The Human vs AI table from the leaderboard rows and, for scored envs, the matches."""
+    envs = sorted({r.env for r in rows})
+    scored = [e for e in envs if has_scores(e)]
+    entries = [e for e in rating_entries(rows) if e.env not in scored]
+    entries += mean_scores(engine, scored)
+    measures = {e: ("mean score" if e in scored else "mu-3sigma") for e in envs}
+    return human_vs_ai(entries, measures)
+
+
+@dataclass
+class History:
+    """Per agent version (by hash): the conservative score after each rated match."""
+
+    env: str
+    match_order: list[int]  # the env's rated match ids, in order
+    series: dict[str, list[tuple[int, float]]]  # hash -> [(match index, mu - 3 sigma)]
+
+
+def rating_history(engine: Engine) -> dict[str, History]:
+    query = (
+        select(
+            m.Rating.env_id,
+            m.AgentVersion.content_hash,
+            m.RatingHistory.match_id,
+            m.RatingHistory.mu,
+            m.RatingHistory.sigma,
+        )
+        .join(m.Rating, m.Rating.id == m.RatingHistory.rating_id)
+        .join(m.AgentVersion, m.AgentVersion.id == m.Rating.agent_version_id)
+        .order_by(m.RatingHistory.match_id)
+    )
+    points: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
+    with engine.connect() as conn:
+        for env, hash_, match_id, mu, sigma in conn.execute(query):
+            points[env].append((hash_, match_id, mu - 3 * sigma))
+    out = {}
+    for env, rows in points.items():
+        order = sorted({match_id for _, match_id, _ in rows})
+        index = {match_id: i + 1 for i, match_id in enumerate(order)}
+        series: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for hash_, match_id, score in rows:
+            series[hash_].append((index[match_id], score))
+        out[env] = History(env, order, dict(series))
+    return out
+
+
+@dataclass
+class HeadToHead:
+    """Win rates between the env's agent versions in two-agent rated matches.
+
+    ``rate[i][j]`` is row agent i's score against column agent j (win 1, draw
+    0.5), None when they never met; ``games[i][j]`` how many games they played.
+    """
+
+    env: str
+    hashes: list[str]
+    rate: list[list[float | None]]
+    games: list[list[int]]
+
+
+def head_to_head(engine: Engine, env: str, hashes: Sequence[str]) -> HeadToHead:
+    """Pairwise results among ``hashes`` (agent versions, in display order)."""
+    query = (
+        select(
+            m.Participant.match_id,
+            m.Participant.slot,
+            m.AgentVersion.content_hash,
+            m.Participant.outcome,
+        )
+        .join(m.Match, m.Match.id == m.Participant.match_id)
+        .join(m.AgentVersion, m.AgentVersion.id == m.Participant.agent_version_id)
+        .where(m.Match.rated.is_(True), m.Match.env_id == env)
+    )
+    slots: dict[int, dict[int, tuple[str, str]]] = defaultdict(dict)
+    with engine.connect() as conn:
+        for match_id, slot, hash_, outcome in conn.execute(query):
+            slots[match_id][slot] = (hash_, outcome)
+    where = {h: i for i, h in enumerate(hashes)}
+    n = len(hashes)
+    points = [[0.0] * n for _ in range(n)]
+    games = [[0] * n for _ in range(n)]
+    value = {"win": 1.0, "draw": 0.5, "loss": 0.0}
+    for seats in slots.values():
+        if len(seats) != 2:
+            continue
+        (ha, oa), (hb, ob) = seats[min(seats)], seats[max(seats)]
+        if ha not in where or hb not in where:
+            continue
+        a, b = where[ha], where[hb]
+        games[a][b] += 1
+        games[b][a] += 1
+        points[a][b] += value.get(oa, 0.0)
+        points[b][a] += value.get(ob, 0.0)
+    rate: list[list[float | None]] = [
+        [points[i][j] / games[i][j] if games[i][j] else None for j in range(n)] for i in range(n)
+    ]
+    return HeadToHead(env, list(hashes), rate, games)
+
+
+@dataclass
+class ForfeitCount:
+    env: str
+    agent: str
+    version: str
+    reason: str
+    count: int
+
+
+def forfeits(engine: Engine) -> list[ForfeitCount]:
+    """Forfeited matches per env, agent version and reason (most first)."""
+    n = func.count(func.distinct(m.Participant.match_id))
+    query = (
+        select(
+            m.Match.env_id, m.Agent.name, m.AgentVersion.version, m.Participant.forfeit_reason, n
+        )
+        .join(m.Match, m.Match.id == m.Participant.match_id)
+        .join(m.AgentVersion, m.AgentVersion.id == m.Participant.agent_version_id)
+        .join(m.Agent, m.Agent.id == m.AgentVersion.agent_id)
+        .where(m.Participant.forfeit_reason.is_not(None))
+        .group_by(
+            m.Match.env_id, m.Agent.name, m.AgentVersion.version, m.Participant.forfeit_reason
+        )
+    )
+    with engine.connect() as conn:
+        rows = [
+            ForfeitCount(env, agent, version, reason or "", count)
+            for env, agent, version, reason, count in conn.execute(query)
+        ]
+    return sorted(rows, key=lambda r: (r.env, -r.count, r.reason, r.agent, r.version))
+
+
+@dataclass
+class MatchLine:
+    """A match as listed on an env or tournament page."""
+
+    match_id: int
+    env: str
+    created_at: str
+    tournament_id: int | None
+    players: list[tuple[str, str, str | None]]  # (label, outcome, forfeit reason)
+
+
+def matches(engine: Engine) -> list[MatchLine]:
+    """Every match, newest first, with its players."""
+    query = (
+        select(
+            m.Match.id,
+            m.Match.env_id,
+            m.Match.created_at,
+            m.Run.tournament_id,
+            m.Participant.slot,
+            m.Participant.label,
+            m.Participant.outcome,
+            m.Participant.forfeit_reason,
+        )
+        .join(m.Participant, m.Participant.match_id == m.Match.id)
+        .outerjoin(m.Run, m.Run.id == m.Match.run_id)
+        .order_by(m.Match.id.desc(), m.Participant.slot, m.Participant.id)
+    )
+    lines: dict[int, MatchLine] = {}
+    seen: dict[int, set[int]] = defaultdict(set)
+    with engine.connect() as conn:
+        for mid, env, created, tid, slot, label, outcome, reason in conn.execute(query):
+            line = lines.get(mid)
+            if line is None:
+                line = lines[mid] = MatchLine(mid, env, f"{created:%Y-%m-%d %H:%M}", tid, [])
+            if slot in seen[mid]:  # a team's further seats: one line per agent
+                if reason and line.players[-1][2] is None:
+                    line.players[-1] = (line.players[-1][0], line.players[-1][1], reason)
+                continue
+            seen[mid].add(slot)
+            line.players.append((label, outcome, reason))
+    return list(lines.values())
+
+
+@dataclass
+class TournamentInfo:
+    tournament_id: int
+    name: str
+    env: str
+    format: str
+    description: str
+    runs: list[dict[str, Any]]
+
+
+def tournaments(engine: Engine) -> list[TournamentInfo]:
+    """Every tournament with its runs (number, status, planned, played, dates)."""
+    played = (
+        select(m.Match.run_id, func.count(m.Match.id))
+        .where(m.Match.run_id.is_not(None))
+        .group_by(m.Match.run_id)
+    )
+    with engine.connect() as conn:
+        counts = {run_id: n for run_id, n in conn.execute(played)}
+        infos = {
+            t.id: TournamentInfo(
+                t.id, t.name, t.env_id, t.format, str((t.config or {}).get("description", "")), []
+            )
+            for t in conn.execute(select(m.Tournament).order_by(m.Tournament.name))
+        }
+        for run in conn.execute(select(m.Run).order_by(m.Run.tournament_id, m.Run.number)):
+            infos[run.tournament_id].runs.append(
+                {
+                    "number": run.number,
+                    "status": run.status,
+                    "planned": run.planned,
+                    "played": counts.get(run.id, 0),
+                    "started": f"{run.started_at:%Y-%m-%d %H:%M}",
+                }
+            )
+    return list(infos.values())
