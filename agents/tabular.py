@@ -50,7 +50,7 @@ import numpy as np
 
 from agents.common.evaluate import Score, evaluate, policy_source
 from agents.common.logger import TrainLogger
-from agents.common.package import copy_player, default_name, write_manifest
+from agents.common.package import copy_player, default_name, default_version, write_manifest
 from arena.errors import ArenaError
 from arena.protocol import AgentContext
 from arena.registry import builtin_agents, get_env
@@ -214,7 +214,9 @@ class TabularTrainer:
         self.algo = algo
         self.spec = spec
         self.config = config
-        self.env = spec.build()
+        # The bare env, without PettingZoo's checking wrappers: the trainer only ever
+        # plays legal moves, and the wrappers' attribute forwarding cost half the time.
+        self.env = spec.build().unwrapped
         agent = self.env.possible_agents[0]
         self.n_actions = int(self.env.action_space(agent).n)
         self.table = QTable(self.n_actions, config.initial_value)
@@ -432,7 +434,7 @@ def write_package(trainer: TabularTrainer, out: Path, algo: str) -> None:
     write_manifest(
         out,
         name=default_name(algo, trainer.spec.env_id),
-        version=f"{trainer.step}",
+        version=default_version(trainer.step, trainer.seed),
         entry="tabular_player:make_agent",
         envs=[trainer.spec.env_id],
         kind="tabular",
@@ -486,8 +488,8 @@ def run(request: TrainRequest) -> TrainSummary:
                 "env": request.env_id,
                 "seed": request.seed,
                 "steps": request.steps,
-                "backup": trainer.backup,
                 **asdict(config),
+                "backup": trainer.backup,  # what "auto" resolved to
             },
             indent=2,
         )

@@ -67,3 +67,9 @@ def default_name(algo: str, env_id: str) -> str:
     """``dqn`` on ``connect_four_v3`` gives ``connect-four-dqn``."""
     game = env_id.rsplit("_v", 1)[0].replace("_", "-")
     return f"{game}-{algo}"
+
+
+def default_version(steps: int, seed: int) -> str:
+    """``1.0.0+steps400000.seed0``: a PEP 440 local version that tells runs apart,
+    so a re-trained package is a new version rather than a clash in the registry."""
+    return f"1.0.0+steps{steps}.seed{seed}"
