@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/arena tournament run tournaments/demo.toml
+	$(BIN)/arena report --out .arena/report
 
 # -rs prints why each skipped test skipped (PostgreSQL tests need ARENA_TEST_PG_URL).
 test: $(STAMP)
