@@ -158,6 +158,7 @@ class MADDPG:
             return torch.tanh(out) * self.mask[:, None, :]
         return F.one_hot(out.argmax(-1), out.shape[-1]).float()
 
+    @torch.no_grad()
     def act(self, obs: torch.Tensor, *, explore: bool) -> torch.Tensor:
         out = self._logits(self.actor, obs)
         if not explore:
