@@ -24,6 +24,12 @@ def _make_one_ply(ctx: AgentContext) -> Any:
     return make_agent(ctx)
 
 
+def _make_tag_chaser(ctx: AgentContext) -> Any:
+    from agents.tag_chaser import make_agent
+
+    return make_agent(ctx)
+
+
 def register() -> None:
     """Register every built-in agent."""
     register_builtin(
@@ -45,5 +51,15 @@ def register() -> None:
             kind="search",
             learning_type="One-ply lookahead",
             description="Wins if it can, else blocks an immediate loss, else random",
+        )
+    )
+    register_builtin(
+        BuiltinAgent(
+            name="tag-chaser",
+            factory=_make_tag_chaser,
+            envs=("simple_tag_v3",),  # kept in sync with agents.tag_chaser.ENVS
+            kind="scripted",
+            learning_type="Scripted",
+            description="simple_tag predator heading straight for the prey",
         )
     )
