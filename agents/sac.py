@@ -144,7 +144,7 @@ class SAC:
         return logits, F.log_softmax(logits, dim=-1)
 
     def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Continuous: a reparameterised action ``[N, B, a]`` in ``[-1, 1]`` and its log-prob ``[N, B]``."""
+        """Continuous: a reparameterised action ``[N, B, a]`` in [-1, 1] and log-prob ``[N, B]``."""
         mean, log_std = self.policy(obs)
         u = mean + log_std.exp() * torch.randn_like(mean)
         action = torch.tanh(u)

@@ -475,7 +475,7 @@ def _print_board(rows: list[Any], title: str) -> None:
             col, justify="left" if col in ("env", "agent", "version", "kind") else "right"
         )
     for r in rows:
-        extra = ()
+        extra: tuple[str, ...] = ()
         if team:
             value = getattr(r, "team_return", None)
             low, high = getattr(r, "team_return_low", None), getattr(r, "team_return_high", None)

@@ -176,8 +176,10 @@ def main() -> None:
     args = parser.parse_args()
     lines = []
     for algo in args.algos:
-        rows = agilerl(args.steps, args.seed) if algo == "agilerl" else ours(
-            algo, args.steps, args.seed, args.out
+        rows = (
+            agilerl(args.steps, args.seed)
+            if algo == "agilerl"
+            else ours(algo, args.steps, args.seed, args.out)
         )
         lines.append(report(algo, rows, args.threshold))
         print(lines[-1], flush=True)

@@ -83,11 +83,18 @@ def main() -> None:
     if package is None:
         package = args.out / f"{args.algo}-{args.seed}"
         summary = train(
-            args.algo, ENV, steps=args.steps, out=package, seed=args.seed, device="cpu",
+            args.algo,
+            ENV,
+            steps=args.steps,
+            out=package,
+            seed=args.seed,
+            device="cpu",
             progress=False,
         )
-        print(f"trained {args.algo} {args.steps} steps in {summary.seconds:.0f} s "
-              f"({summary.metrics['steps_per_s']:.0f} steps/s)")
+        print(
+            f"trained {args.algo} {args.steps} steps in {summary.seconds:.0f} s "
+            f"({summary.metrics['steps_per_s']:.0f} steps/s)"
+        )
     vec = VecMPE(get_env(ENV), 8, seed=12345)
     trained = package_policy(package, vec)
     rng = np.random.default_rng(0)
@@ -106,8 +113,11 @@ def main() -> None:
         half = 1.96 * per_episode.std(ddof=1) / np.sqrt(len(per_episode))
         side = "predator" if cols == pred else "prey"
         rows.append((label, side, float(per_episode.mean()), float(half)))
-    print(f"\n{ENV}, {args.algo} seed {args.seed}, {args.episodes} episodes per row, "
-          f"{platform.processor() or platform.machine()}, total {time.perf_counter() - started:.0f} s")
+    total = time.perf_counter() - started
+    print(
+        f"\n{ENV}, {args.algo} seed {args.seed}, {args.episodes} episodes per row, "
+        f"{platform.processor() or platform.machine()}, total {total:.0f} s"
+    )
     print("| pairing | measured side | mean return | 95% CI |\n| --- | --- | --- | --- |")
     for label, side, mean, half in rows:
         print(f"| {label} | {side} | {mean:.1f} | ±{half:.1f} |")

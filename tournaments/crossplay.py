@@ -89,9 +89,7 @@ def crossplay(
             if not source.can_fill(role):
                 raise ArenaError(f"agent '{source.label}' cannot fill role '{role}' of {env_id}")
     seats = [side.seats[0] for side in spec.sides]
-    lineups = sorted(
-        itertools.product("AB", repeat=len(seats)), key=lambda x: (len(set(x)) > 1, x)
-    )
+    lineups = sorted(itertools.product("AB", repeat=len(seats)), key=lambda x: (len(set(x)) > 1, x))
     rows = []
     env = spec.build()
     with HostPool(limits or Limits()) as hosts:

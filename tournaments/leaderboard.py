@@ -219,8 +219,8 @@ def _team_return_rows(
         query = query.where(m.Match.env_id == env_id)
     returns: dict[tuple[str, int], list[float]] = {}
     by_match: dict[int, list[Any]] = {}
-    for row in conn.execute(query):
-        by_match.setdefault(row.match_id, []).append(row)
+    for seat in conn.execute(query):
+        by_match.setdefault(seat.match_id, []).append(seat)
     for seats in by_match.values():
         if len({s.team for s in seats}) == 1 and len({s.agent_version_id for s in seats}) == 1:
             key = (seats[0].env_id, seats[0].agent_version_id)
@@ -230,18 +230,18 @@ def _team_return_rows(
     existing = {(r.env, r.hash): r for r in rated}
     versions = _versions(conn, {vid for _, vid in returns})
     start = RatingSystem().initial()
-    new = []
+    new: list[LeaderboardRow] = []
     for (env, vid), values in returns.items():
         version = versions[vid]
-        row = existing.get((env, version.hash))
-        if row is None:
+        found = existing.get((env, version.hash))
+        if found is None:
             counts = {"games": len(values), "wins": 0, "draws": 0, "losses": 0, "forfeits": 0}
-            row = _row(env, version, start.mu, start.sigma, counts, None)
-            new.append(row)
+            found = _row(env, version, start.mu, start.sigma, counts, None)
+            new.append(found)
         mean, low, high = mean_interval(values)
-        row.team_return = round(mean, 3)
-        row.team_return_low = None if low is None else round(low, 3)
-        row.team_return_high = None if high is None else round(high, 3)
+        found.team_return = round(mean, 3)
+        found.team_return_low = None if low is None else round(low, 3)
+        found.team_return_high = None if high is None else round(high, 3)
     return new
 
 

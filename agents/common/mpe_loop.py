@@ -109,9 +109,7 @@ def role_returns(vec: VecMPE, seat_returns: np.ndarray) -> dict[str, float]:
     return out
 
 
-def evaluate(
-    vec: VecMPE, policy: Callable[[np.ndarray], np.ndarray], episodes: int
-) -> np.ndarray:
+def evaluate(vec: VecMPE, policy: Callable[[np.ndarray], np.ndarray], episodes: int) -> np.ndarray:
     """Seat returns ``[episodes, N]`` of ``policy(obs [E, N, obs]) -> env actions``.
 
     The vector is reset with its seed first, so the same policy always sees the

@@ -10,6 +10,7 @@ needs care, done per agent by :func:`clip_grad_norm_per_agent`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -32,7 +33,7 @@ class StackedMLP(nn.Module):
         self.n, self.sizes = n, tuple(sizes)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
-        for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
             # nn.Linear's default initialisation, for each agent separately.
             bound = 1.0 / math.sqrt(fan_in)
             w = torch.empty(n, fan_in, fan_out).uniform_(-bound, bound)

@@ -9,7 +9,9 @@ from agents.common.vec_mpe import VecMPE
 from arena.registry import get_env
 
 
-@pytest.mark.parametrize("env_id", ["simple_spread_v3", "simple_tag_v3", "simple_speaker_listener_v4"])
+@pytest.mark.parametrize(
+    "env_id", ["simple_spread_v3", "simple_tag_v3", "simple_speaker_listener_v4"]
+)
 @pytest.mark.parametrize("continuous", [False, True])
 def test_same_observations_and_rewards_as_the_parallel_env(env_id: str, continuous: bool) -> None:
     spec = get_env(env_id)
@@ -31,7 +33,7 @@ def test_same_observations_and_rewards_as_the_parallel_env(env_id: str, continuo
             np.testing.assert_array_equal(obs_v[0, i, : vec.obs_dims[i]], obs_p[seat])
         step = vec.step(act)
         totals += step.rewards[0]
-        obs_p, rew_p, term_p, trunc_p, _ = env.step(joint)
+        obs_p, rew_p, _, _, _ = env.step(joint)
         for i, seat in enumerate(vec.seats):
             np.testing.assert_array_equal(step.next_obs[0, i, : vec.obs_dims[i]], obs_p[seat])
             assert step.rewards[0, i] == pytest.approx(rew_p[seat])
