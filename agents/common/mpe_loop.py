@@ -152,6 +152,7 @@ def run_loop(
         learner.load_state_dict(state["learner"])
         step, episodes = int(state["step"]), int(state["episodes"])
         torch.set_rng_state(state["torch_rng"].cpu())
+        vec.seed = request.seed + step  # fresh episodes, not a replay of the first ones
     (tdir / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
     roles = list(dict.fromkeys(vec.roles))
     columns = [
