@@ -7,7 +7,7 @@ Reports the return at the end and at 200k/1M when reached, env steps/s, and the
 wall time until the greedy return first reached ``--threshold`` (-50).
 
     .venv/bin/python bench/mpe_spread.py --algos maddpg masac --steps 200000
-    /tmp/agile-venv/bin/python bench/mpe_spread.py --algos agilerl --steps 200000
+    PYTHONPATH=. /tmp/agile-venv/bin/python bench/mpe_spread.py --algos agilerl  # own venv
     .venv/bin/python bench/mpe_spread.py --log maddpg=OUT/training/log.csv  # report a run
 
 AgileRL runs with its documented MADDPG setup for MPE (its tutorial's
