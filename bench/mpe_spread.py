@@ -7,7 +7,7 @@ Reports the return at the end and at 200k/1M when reached, env steps/s, and the
 wall time until the greedy return first reached ``--threshold`` (-50).
 
     .venv/bin/python bench/mpe_spread.py --algos maddpg masac --steps 200000
-    PYTHONPATH=. /tmp/agile-venv/bin/python bench/mpe_spread.py --algos agilerl  # own venv
+    PYTHONPATH=. /tmp/agile-venv/bin/python bench/mpe_spread.py --algos agilerl agilerl-our-recipe
     .venv/bin/python bench/mpe_spread.py --log maddpg=OUT/training/log.csv  # report a run
 
 AgileRL runs with its documented MADDPG setup for MPE (its tutorial's
@@ -70,8 +70,14 @@ def read_log(path: Path) -> list[dict[str, Any]]:
         return list(csv.DictReader(f))
 
 
-def agilerl(steps: int, seed: int, eval_every: int = 20_000) -> list[dict[str, Any]]:
+def agilerl(
+    steps: int, seed: int, eval_every: int = 20_000, recipe: str = "tutorial"
+) -> list[dict[str, Any]]:
     """AgileRL MADDPG, its tutorial's settings; greedy evaluation by our evaluator.
+
+    ``recipe="ours"`` gives it our default hyperparameters instead (16 envs, batch
+    1024, lr 1e-3, one update per 16 env steps, 25,600 warm-up steps, 1M replay),
+    so the two implementations do the same work per env step.
 
     The loop is AgileRL's own ``train_multi_agent_off_policy`` without the
     evolutionary population (one agent, no mutation), so both sides do the same work.
@@ -89,7 +95,8 @@ def agilerl(steps: int, seed: int, eval_every: int = 20_000) -> list[dict[str, A
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    n_envs = 8
+    ours = recipe == "ours"
+    n_envs = 16 if ours else 8
     env = AsyncPettingZooVecEnv(
         [lambda: simple_spread_v3.parallel_env(max_cycles=25) for _ in range(n_envs)]
     )
@@ -102,16 +109,16 @@ def agilerl(steps: int, seed: int, eval_every: int = 20_000) -> list[dict[str, A
         O_U_noise=True,
         expl_noise=0.1,
         vect_noise_dim=n_envs,
-        batch_size=32,
+        batch_size=1024 if ours else 32,
         lr_actor=1e-3,
         lr_critic=1e-3,
-        learn_step=100,
+        learn_step=16 if ours else 100,
         gamma=0.95,
         tau=0.01,
         device="cpu",
     )
-    memory = ReplayBuffer(max_size=100_000)
-    learning_delay = 500
+    memory = ReplayBuffer(max_size=1_000_000 if ours else 100_000)
+    learning_delay = 25_600 if ours else 500
     eval_vec = VecMPE(get_env(ENV), 16, seed=seed + 1_000_003)
 
     def greedy(obs: np.ndarray) -> np.ndarray:
@@ -137,7 +144,7 @@ def agilerl(steps: int, seed: int, eval_every: int = 20_000) -> list[dict[str, A
         transition.batch_size = torch.Size([n_envs])
         memory.add(transition)
         if (
-            idx_step % (agent.learn_step // n_envs) == 0
+            idx_step % max(agent.learn_step // n_envs, 1) == 0
             and len(memory) >= agent.batch_size
             and memory.counter > learning_delay
         ):
