@@ -104,7 +104,7 @@ def test_team_match_on_simple_tag() -> None:
         ),
         (
             ("match", "connect_four_v3", "random", "nobody"),
-            "error: unknown agent 'nobody': not a built-in (one-ply, random), a package folder, "
+            "error: unknown agent 'nobody': not a built-in (one-ply, random, tag-chaser), a package folder, "
             "or a submitted name[@version]\n",
         ),
         (
