@@ -183,11 +183,11 @@ def main() -> None:
     args = parser.parse_args()
     lines = []
     for algo in args.algos:
-        rows = (
-            agilerl(args.steps, args.seed)
-            if algo == "agilerl"
-            else ours(algo, args.steps, args.seed, args.out)
-        )
+        if algo.startswith("agilerl"):
+            recipe = "ours" if algo == "agilerl-our-recipe" else "tutorial"
+            rows = agilerl(args.steps, args.seed, recipe=recipe)
+        else:
+            rows = ours(algo, args.steps, args.seed, args.out)
         lines.append(report(algo, rows, args.threshold))
         print(lines[-1], flush=True)
     for item in args.log:
