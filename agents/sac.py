@@ -148,10 +148,11 @@ class SAC:
         mean, log_std = self.policy(obs)
         u = mean + log_std.exp() * torch.randn_like(mean)
         action = torch.tanh(u)
-        # log pi(a) = sum_k [log N(u_k; mean, std) - log(1 - tanh(u_k)^2)], real dims only.
+        # log pi(a) = sum_k [log N(u_k; mean, std) - log(1 - tanh(u_k)^2)], real dims only;
+        # log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) stays exact where tanh saturates.
         log_prob = (
             -0.5 * ((u - mean) / log_std.exp()).pow(2) - log_std - 0.5 * math.log(2 * math.pi)
-        ) - torch.log(1.0 - action.pow(2) + 1e-6)
+        ) - 2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))
         mask = self.mask[:, None, :]
         return action * mask, (log_prob * mask).sum(-1)
 
