@@ -30,6 +30,12 @@ def _make_minimax(ctx: AgentContext) -> Any:
     return make_agent(ctx)
 
 
+def _make_tag_chaser(ctx: AgentContext) -> Any:
+    from agents.tag_chaser import make_agent
+
+    return make_agent(ctx)
+
+
 def register() -> None:
     """Register every built-in agent."""
     register_builtin(
@@ -61,5 +67,15 @@ def register() -> None:
             kind="search",
             learning_type="Exhaustive search",
             description="Perfect tic-tac-toe: a random choice among the optimal moves",
+        )
+    )
+    register_builtin(
+        BuiltinAgent(
+            name="tag-chaser",
+            factory=_make_tag_chaser,
+            envs=("simple_tag_v3",),  # kept in sync with agents.tag_chaser.ENVS
+            kind="scripted",
+            learning_type="Scripted",
+            description="simple_tag predator heading straight for the prey",
         )
     )

@@ -153,6 +153,41 @@ def match_command(
         out.print(f"stored {len(report.match_ids)} match(es)")
 
 
+@app.command("crossplay")
+def crossplay_command(
+    env: Annotated[str, typer.Argument(help="A cooperative env id, e.g. simple_spread_v3.")],
+    agent_a: Annotated[str, typer.Argument(help="Agent A: built-in, path or name[@version].")],
+    agent_b: Annotated[str, typer.Argument(help="Agent B.")],
+    games: Annotated[int, typer.Option(help="Games per line-up (same seeds for each).")] = 10,
+    seed: Annotated[int, typer.Option(help="Root seed.")] = 0,
+    move_timeout: Annotated[float, typer.Option(help="Seconds allowed for one act call.")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Mix seats of two agents in one cooperative team: mean team return per line-up.
+
+    Nothing is stored or rated.
+    """
+    from arena.registry import get_service
+    from arena.runner import Limits
+
+    limits = Limits(move_timeout_s=move_timeout)
+    rows = _run(
+        lambda: get_service("crossplay")(
+            env, agent_a, agent_b, games=games, seed=seed, limits=limits
+        )
+    )
+    if as_json:
+        _json([r.to_dict() for r in rows])
+        return
+    table = Table(title=f"{env} cross-play: A = {agent_a}, B = {agent_b}, {games} game(s) each")
+    for col in ("line-up", "mixed", "team return", "95% CI"):
+        table.add_column(col, justify="left" if col == "line-up" else "right")
+    for r in rows:
+        ci = "-" if r.low is None else f"{r.low:.1f} to {r.high:.1f}"
+        table.add_row(r.lineup, "yes" if r.mixed else "no", f"{r.team_return:.2f}", ci)
+    out.print(table)
+
+
 @agent_app.command("check")
 def agent_check_command(
     path: Annotated[Path, typer.Argument(help="Package folder holding agent.toml.")],
@@ -417,6 +452,8 @@ def _board(**kwargs: Any) -> list[Any]:
 
 def _print_board(rows: list[Any], title: str) -> None:
     table = Table(title=title)
+    # Cooperative envs' rows rank by mean team return (nothing to rate them against).
+    team = any(getattr(r, "team_return", None) is not None for r in rows)
     for col in (
         "rank",
         "env",
@@ -432,11 +469,20 @@ def _print_board(rows: list[Any], title: str) -> None:
         "W",
         "D",
         "L",
+        *(("team return", "team 95%") if team else ()),
     ):
         table.add_column(
             col, justify="left" if col in ("env", "agent", "version", "kind") else "right"
         )
     for r in rows:
+        extra: tuple[str, ...] = ()
+        if team:
+            value = getattr(r, "team_return", None)
+            low, high = getattr(r, "team_return_low", None), getattr(r, "team_return_high", None)
+            extra = (
+                "-" if value is None else f"{value:.1f}",
+                "-" if low is None else f"{low:.1f} to {high:.1f}",
+            )
         table.add_row(
             str(r.rank),
             r.env,
@@ -452,6 +498,7 @@ def _print_board(rows: list[Any], title: str) -> None:
             str(r.wins),
             str(r.draws),
             str(r.losses),
+            *extra,
         )
     out.print(table)
 

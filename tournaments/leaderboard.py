@@ -9,6 +9,14 @@ Each row also carries an offline Bradley-Terry rating (``bt``, Elo scale, mean
 matches, or the tournament's (:mod:`tournaments.bradley_terry`). They are None
 when fewer than two agents of the env have rated games.
 
+Cooperative envs (one team: simple_spread, speaker-listener...) have no
+opponent, so their matches are stored but not rated. Their rows rank by mean
+team return instead (``team_return``: the sum of the team's seat rewards, over
+the env's matches where one agent version filled every seat), with a 95%
+normal-approximation interval (``team_return_low``, ``team_return_high``); such
+rows keep the initial rating (mu 25, sigma 25/3), which nothing has moved.
+The three fields are None on other envs' rows.
+
 Speed (``bench/leaderboard_scale.py``): the matches' seats are read with one Core
 query, and a tournament replay rates 1 vs 1 matches with TrueSkill's closed form
 instead of building a factor graph per match (the same numbers, about 15x faster).
@@ -52,6 +60,10 @@ class LeaderboardRow:
     bt: float | None = None
     bt_low: float | None = None
     bt_high: float | None = None
+    #: Cooperative envs only: mean team return and its 95% interval.
+    team_return: float | None = None
+    team_return_low: float | None = None
+    team_return_high: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,7 +92,16 @@ def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
         by_env.setdefault(row.env, []).append(row)
     out = []
     for env in sorted(by_env):
-        ordered = sorted(by_env[env], key=lambda r: (-r.score, -r.mu, r.agent, r.version))
+        ordered = sorted(
+            by_env[env],
+            key=lambda r: (
+                -(r.team_return if r.team_return is not None else -math.inf),
+                -r.score,
+                -r.mu,
+                r.agent,
+                r.version,
+            ),
+        )
         for i, row in enumerate(ordered, start=1):
             row.rank = i
             out.append(row)
@@ -175,7 +196,63 @@ def leaderboard(
             )
             for r in ratings
         ]
+        rows += _team_return_rows(conn, env_id, rows)
         return _ranked(rows)
+
+
+def _team_return_rows(
+    conn: Connection, env_id: str | None, rated: list[LeaderboardRow]
+) -> list[LeaderboardRow]:
+    """Mean team return per (env, version) over single-team matches one version played alone.
+
+    Fills ``team_return`` on rows already in ``rated`` and returns new rows for
+    versions with no rating in that env.
+    """
+    p = m.Participant
+    query = (
+        select(p.match_id, m.Match.env_id, p.agent_version_id, p.team, p.reward)
+        .join(m.Match, m.Match.id == p.match_id)
+        .where(m.Match.rated.is_(False))
+        .order_by(p.match_id)
+    )
+    if env_id is not None:
+        query = query.where(m.Match.env_id == env_id)
+    returns: dict[tuple[str, int], list[float]] = {}
+    by_match: dict[int, list[Any]] = {}
+    for seat in conn.execute(query):
+        by_match.setdefault(seat.match_id, []).append(seat)
+    for seats in by_match.values():
+        if len({s.team for s in seats}) == 1 and len({s.agent_version_id for s in seats}) == 1:
+            key = (seats[0].env_id, seats[0].agent_version_id)
+            returns.setdefault(key, []).append(math.fsum(s.reward for s in seats))
+    if not returns:
+        return []
+    existing = {(r.env, r.hash): r for r in rated}
+    versions = _versions(conn, {vid for _, vid in returns})
+    start = RatingSystem().initial()
+    new: list[LeaderboardRow] = []
+    for (env, vid), values in returns.items():
+        version = versions[vid]
+        found = existing.get((env, version.hash))
+        if found is None:
+            counts = {"games": len(values), "wins": 0, "draws": 0, "losses": 0, "forfeits": 0}
+            found = _row(env, version, start.mu, start.sigma, counts, None)
+            new.append(found)
+        mean, low, high = mean_interval(values)
+        found.team_return = round(mean, 3)
+        found.team_return_low = None if low is None else round(low, 3)
+        found.team_return_high = None if high is None else round(high, 3)
+    return new
+
+
+def mean_interval(values: list[float]) -> tuple[float, float | None, float | None]:
+    """Mean and normal-approximation 95% interval (None under two values)."""
+    n = len(values)
+    mean = math.fsum(values) / n
+    if n < 2:
+        return mean, None, None
+    half = 1.96 * math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1) / n)
+    return mean, mean - half, mean + half
 
 
 def _seats_query() -> Select[int, str, int, int, int, int, str, str | None]:

@@ -46,8 +46,14 @@ def register() -> None:
 
         return write_report(*args, **kwargs)
 
+    def crossplay(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from tournaments.crossplay import crossplay
+
+        return crossplay(*args, **kwargs)
+
     register_service("rater", rater)
     register_service("report", report)
+    register_service("crossplay", crossplay)
     register_service("tournament.status", status)
     register_service("tournament.run", run)
     register_service("leaderboard", board)

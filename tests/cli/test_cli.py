@@ -104,8 +104,8 @@ def test_team_match_on_simple_tag() -> None:
         ),
         (
             ("match", "connect_four_v3", "random", "nobody"),
-            "error: unknown agent 'nobody': not a built-in (minimax, one-ply, random), a package folder, "
-            "or a submitted name[@version]\n",
+            "error: unknown agent 'nobody': not a built-in (minimax, one-ply, random, tag-chaser), "
+            "a package folder, or a submitted name[@version]\n",
         ),
         (
             ("match", "leduc_holdem_v4", "one-ply", "random"),

@@ -1,0 +1,316 @@
+"""Soft Actor-Critic on the particle envs: ``sac`` (independent learners) and ``masac``.
+
+SAC (Haarnoja et al. 2018, arXiv 1812.05905) maximises return plus entropy,
+``J(pi) = E[sum_t r_t + alpha H(pi(.|o_t))]``, with twin critics (the minimum of
+two Q estimates curbs over-estimation), Polyak-averaged target critics and a
+temperature ``alpha`` tuned automatically towards a target entropy.
+
+* Continuous (Box) actions: a tanh-squashed Gaussian,
+  ``a = tanh(mu + sigma * eps)``, ``log pi(a) = log N(u) - sum log(1 - tanh(u)^2)``,
+  reparameterised for the actor gradient; ``Q_i(., a)`` is a scalar.
+* Discrete actions (Christodoulou 2019, arXiv 1910.07207): a softmax policy
+  and critics that output one value per own action, so expectations over the
+  own action are exact sums instead of samples.
+* ``masac``: the critic of seat ``i`` sees every seat's observation and the other
+  seats' actions (centralised, as in MADDPG); actors see only their own
+  observation (decentralised execution). ``sac``: each critic sees ``o_i`` only.
+
+As in :mod:`agents.maddpg`, all seats' actors, twin critics and temperatures
+are stacked and updated in one batched pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.common.joint_replay import JointBatch
+from agents.common.mpe_loop import LoopSettings, run_loop, supports_mpe
+from agents.common.stacked import StackedMLP, clip_grad_norm_per_agent, soft_update
+from agents.common.vec_mpe import VecMPE
+from arena.specs import EnvSpec
+from arena.training import TrainRequest, TrainSummary, build_config
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+
+@dataclass
+class Config:
+    """SAC / MASAC hyperparameters; the loop settings match :mod:`agents.maddpg`'s
+    ``fast`` preset (measured on simple_spread)."""
+
+    actor_lr: float = 1e-3
+    """Adam step size of the actors."""
+    critic_lr: float = 1e-3
+    """Adam step size of the twin critics."""
+    alpha_lr: float = 1e-3
+    """Adam step size of each seat's log-temperature."""
+    init_alpha: float = 0.1
+    """Initial temperature (weight of the entropy bonus)."""
+    target_entropy_scale: float = 0.3
+    """Discrete: target entropy = scale x log(number of actions) (the uniform
+    policy's entropy is log n; 0.98 as in the paper kept MPE policies too random).
+    Continuous: target = -scale x action dims / 0.3, i.e. -dims at the default."""
+    gamma: float = 0.95
+    """Discount (25-step episodes)."""
+    tau: float = 0.01
+    """Polyak rate of the target critics."""
+    hidden: int = 64
+    """Width of the two hidden layers (2x64 MLPs)."""
+    batch_size: int = 1024
+    """Joint transitions per update."""
+    buffer_size: int = 1_000_000
+    """Replay capacity (preallocated on the training device)."""
+    learning_starts: int = 25_600
+    """Random-action env steps before the first update."""
+    train_every: int = 16
+    """Env steps between updates (each trains every seat once)."""
+    n_envs: int = 16
+    """Envs stepped in lockstep."""
+    max_cycles: int = 25
+    """Episode length (MPE's time limit, a truncation: targets bootstrap through it)."""
+    grad_clip: float = 1.0
+    """Per-agent gradient-norm clip of critics and actors."""
+    continuous_actions: bool = False
+    """Train on Box actions; the arena plays MPE with Discrete actions, so such a
+    package only plays envs built with ``continuous_actions=True``."""
+    log_interval: int = 10_000
+    """Env steps between CSV rows."""
+    eval_interval: int = 20_000
+    """Env steps between greedy evaluations."""
+    eval_episodes: int = 32
+    """Episodes per greedy evaluation."""
+    checkpoint_interval: int = 100_000
+    """Env steps between checkpoints (and one at the end)."""
+    threads: int = 1
+    """torch threads (1: on shared CPUs, two threads were 4-10x slower)."""
+
+
+def supports(name: str, spec: EnvSpec) -> str | None:
+    return supports_mpe(name, spec)
+
+
+class SAC:
+    """N stacked actors, 2N stacked critics (twins), their targets, N temperatures.
+
+    Args:
+        cfg: hyperparameters.
+        vec: the training envs (sizes, action mask, discrete or continuous).
+        centralised: critics see every seat's observation and the other seats'
+            actions (MASAC), else only their own observation (SAC).
+        device: where the networks live.
+    """
+
+    def __init__(self, cfg: Config, vec: VecMPE, *, centralised: bool, device: str) -> None:
+        n, o, a, h = vec.n_agents, vec.obs_max, vec.act_max, cfg.hidden
+        self.cfg, self.n, self.centralised = cfg, n, centralised
+        self.continuous = vec.continuous
+        self.actor = StackedMLP(n, (o, h, h, 2 * a if self.continuous else a)).to(device)
+        if self.continuous:  # Q(o.., a..) -> scalar
+            critic_in, critic_out = (n * (o + a), 1) if centralised else (o + a, 1)
+        else:  # Q(o.., a_-i) -> one value per own action
+            critic_in, critic_out = (n * (o + a), a) if centralised else (o, a)
+        self.critic = StackedMLP(2 * n, (critic_in, h, h, critic_out)).to(device)  # twins
+        self.critic_target = copy.deepcopy(self.critic)
+        self.log_alpha = torch.full((n,), math.log(cfg.init_alpha), device=device)
+        self.log_alpha.requires_grad_(True)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
+        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.alpha_lr)
+        self.mask = torch.as_tensor(vec.action_mask(), device=device)  # [N, A]
+        self.eye = torch.eye(n, device=device)[:, None, :, None]
+        dims = torch.as_tensor(vec.act_dims, dtype=torch.float32, device=device)
+        if self.continuous:
+            self.target_entropy = -dims * cfg.target_entropy_scale / 0.3
+        else:
+            self.target_entropy = cfg.target_entropy_scale * torch.log(dims)
+        self.updates = 0
+
+    # --- the policy -------------------------------------------------------------
+
+    def policy(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``obs [B, N, o]``; returns ``(mean or logits, log_std or log-probs)``, ``[N, B, a]``."""
+        out = self.actor(obs.transpose(0, 1))
+        if self.continuous:
+            mean, log_std = out.chunk(2, dim=-1)
+            return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+        logits = out.masked_fill(self.mask[:, None, :] == 0, -1e9)
+        return logits, F.log_softmax(logits, dim=-1)
+
+    def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Continuous: a reparameterised action ``[N, B, a]`` in [-1, 1] and log-prob ``[N, B]``."""
+        mean, log_std = self.policy(obs)
+        u = mean + log_std.exp() * torch.randn_like(mean)
+        action = torch.tanh(u)
+        # log pi(a) = sum_k [log N(u_k; mean, std) - log(1 - tanh(u_k)^2)], real dims only;
+        # log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) stays exact where tanh saturates.
+        log_prob = (
+            -0.5 * ((u - mean) / log_std.exp()).pow(2) - log_std - 0.5 * math.log(2 * math.pi)
+        ) - 2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))
+        mask = self.mask[:, None, :]
+        return action * mask, (log_prob * mask).sum(-1)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, *, explore: bool) -> torch.Tensor:
+        if self.continuous:
+            if explore:
+                action, _ = self.sample(obs)
+            else:
+                action = torch.tanh(self.policy(obs)[0]) * self.mask[:, None, :]
+        else:
+            logits, _ = self.policy(obs)
+            if explore:
+                index = torch.distributions.Categorical(logits=logits).sample()
+            else:
+                index = logits.argmax(-1)
+            action = F.one_hot(index, logits.shape[-1]).float()
+        return action.transpose(0, 1)
+
+    def episodes_ended(self, done: np.ndarray) -> None:
+        pass
+
+    # --- the critics ------------------------------------------------------------
+
+    def q(self, critic: StackedMLP, obs: torch.Tensor, joint_act: torch.Tensor) -> torch.Tensor:
+        """Twin values ``[2, N, B]`` (continuous) or ``[2, N, B, a]`` (discrete: per own action).
+
+        ``obs [B, N, o]``; ``joint_act [N, B, N, a]``: critic ``i``'s view of the
+        joint action. Discrete critics never see their own seat's action (it is
+        their output index), so that slot is zeroed.
+        """
+        n, b = self.n, obs.shape[0]
+        if not self.continuous:
+            joint_act = joint_act * (1.0 - self.eye)
+        if self.centralised:
+            x = torch.cat(
+                [obs.reshape(1, b, -1).expand(n, b, -1), joint_act.reshape(n, b, -1)], dim=-1
+            )
+        elif self.continuous:
+            own = joint_act.diagonal(dim1=0, dim2=2).permute(2, 0, 1)
+            x = torch.cat([obs.transpose(0, 1), own], dim=-1)
+        else:
+            x = obs.transpose(0, 1)
+        out = critic(torch.cat([x, x], dim=0)).view(2, n, b, -1)
+        return out.squeeze(-1) if self.continuous else out
+
+    def update(self, batch: JointBatch) -> None:
+        cfg, n = self.cfg, self.n
+        obs, act, rew, next_obs, term = batch
+        alpha = self.log_alpha.exp().detach()[:, None]  # [N, 1]
+        stored = act.unsqueeze(0).expand(n, *act.shape)  # [N, B, N, a]
+
+        with torch.no_grad():
+            if self.continuous:
+                # y = r + gamma (1 - d) (min_k Q'_k(o', a') - alpha log pi(a'|o')), a' ~ pi(o')
+                next_a, next_logp = self.sample(next_obs)
+                joint_next = next_a.transpose(0, 1).unsqueeze(0).expand_as(stored)
+                q_next = self.q(self.critic_target, next_obs, joint_next).min(0).values
+                v_next = q_next - alpha * next_logp
+            else:
+                # V(o') = sum_a pi(a|o') (min_k Q'_k(o', a'_-i, a) - alpha log pi(a|o'))
+                logits, next_logp = self.policy(next_obs)
+                index = torch.distributions.Categorical(logits=logits).sample()
+                next_a = F.one_hot(index, logits.shape[-1]).float().transpose(0, 1)
+                joint_next = next_a.unsqueeze(0).expand_as(stored)
+                q_next = self.q(self.critic_target, next_obs, joint_next).min(0).values
+                v_next = (next_logp.exp() * (q_next - alpha[..., None] * next_logp)).sum(-1)
+            y = rew.T + cfg.gamma * (1.0 - term.T) * v_next  # [N, B]
+
+        q_now = self.q(self.critic, obs, stored)
+        if not self.continuous:  # the value of the action taken
+            q_now = (q_now * act.transpose(0, 1).unsqueeze(0)).sum(-1)
+        critic_loss = (q_now - y.unsqueeze(0)).pow(2).mean(-1).sum()
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        clip_grad_norm_per_agent(self.critic.parameters(), cfg.grad_clip)
+        self.critic_opt.step()
+
+        # Actor: minimise E[alpha log pi(a_i|o_i) - min_k Q_k(o, a_-i, a_i)], others as stored.
+        self.critic.requires_grad_(False)
+        if self.continuous:
+            mine, logp = self.sample(obs)
+            joint = stored * (1.0 - self.eye) + mine.unsqueeze(2) * self.eye
+            q_pi = self.q(self.critic, obs, joint).min(0).values
+            actor_loss = (alpha * logp - q_pi).mean(1).sum()
+            entropy_gap = -logp.detach() - self.target_entropy[:, None]  # [N, B]
+        else:
+            _, logp = self.policy(obs)
+            probs = logp.exp()
+            q_pi = self.q(self.critic, obs, stored).min(0).values
+            actor_loss = (probs * (alpha[..., None] * logp - q_pi)).sum(-1).mean(1).sum()
+            entropy = -(probs * logp).sum(-1).detach()
+            entropy_gap = entropy - self.target_entropy[:, None]
+        self.actor_opt.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.critic.requires_grad_(True)
+        clip_grad_norm_per_agent(self.actor.parameters(), cfg.grad_clip)
+        self.actor_opt.step()
+
+        # Temperature: J(alpha) = E[alpha (H(pi) - H_target)]: alpha falls while the
+        # policy is more random than the target, rises once it is less.
+        alpha_loss = (self.log_alpha.exp()[:, None] * entropy_gap).mean(1).sum()
+        self.alpha_opt.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_opt.step()
+
+        soft_update(self.critic_target, self.critic, cfg.tau)
+        self.updates += 1
+
+    # --- saving -----------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "critic_target": self.critic_target.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "alpha_opt": self.alpha_opt.state_dict(),
+            "log_alpha": self.log_alpha.detach(),
+            "updates": self.updates,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key in ("actor", "critic", "critic_target", "actor_opt", "critic_opt", "alpha_opt"):
+            getattr(self, key).load_state_dict(state[key])
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])
+        self.updates = int(state["updates"])
+
+    def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        head = "gaussian" if self.continuous else "logits"
+        return dict(self.actor.state_dict()), {"head": head, "hidden": [self.cfg.hidden] * 2}
+
+
+def run(request: TrainRequest) -> TrainSummary:
+    """``arena train masac|sac``: train every seat of the env, write the package."""
+    cfg = build_config(Config, request.config, request.config_source)
+    centralised = request.algo == "masac"
+    settings = LoopSettings(
+        n_envs=cfg.n_envs,
+        buffer_size=cfg.buffer_size,
+        batch_size=cfg.batch_size,
+        learning_starts=cfg.learning_starts,
+        train_every=cfg.train_every,
+        max_cycles=cfg.max_cycles,
+        continuous_actions=cfg.continuous_actions,
+        log_interval=cfg.log_interval,
+        eval_interval=cfg.eval_interval,
+        eval_episodes=cfg.eval_episodes,
+        checkpoint_interval=cfg.checkpoint_interval,
+    )
+    what = "multi-agent SAC (centralised twin critics)" if centralised else "independent SAC"
+    return run_loop(
+        request,
+        settings=settings,
+        config=cfg,
+        make_learner=lambda vec: SAC(cfg, vec, centralised=centralised, device=request.device),
+        kind="sac",
+        description=f"{what}, {request.steps} env steps on {request.env_id}",
+    )
