@@ -27,7 +27,7 @@ import torch
 from agents.common.checkpoint import load_checkpoint, save_checkpoint
 from agents.common.joint_replay import JointBatch, JointReplay
 from agents.common.logger import TrainLogger
-from agents.common.package import copy_player, default_name, write_manifest
+from agents.common.package import copy_player, default_name, default_version, write_manifest
 from agents.common.vec_mpe import VecMPE
 from arena.registry import get_env
 from arena.specs import EnvSpec
@@ -295,7 +295,7 @@ def _write_package(
     write_manifest(
         out,
         name=name,
-        version="1.0.0",
+        version=default_version(request.steps, request.seed),
         entry=f"{PLAYER}:make_agent",
         envs=[request.env_id],
         kind=kind,
