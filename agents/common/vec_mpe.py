@@ -140,11 +140,11 @@ class VecMPE:
                 done[e] = terminated[e] = True
         self._returns += rewards
         obs = next_obs.copy()
-        for e in np.flatnonzero(done):
-            finished.append(self._returns[e].copy())
-            self._returns[e] = 0.0
-            self.envs[e].reset()  # continues the env's own seeded generator
-            self._observe(e, obs[e])
+        for k in np.flatnonzero(done):
+            finished.append(self._returns[k].copy())
+            self._returns[k] = 0.0
+            self.envs[k].reset()  # continues the env's own seeded generator
+            self._observe(int(k), obs[k])
         return StepResult(next_obs, rewards, terminated, done, obs, finished)
 
     def to_env_actions(self, actions: np.ndarray) -> np.ndarray:
