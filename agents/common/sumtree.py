@@ -55,7 +55,7 @@ class SumTree:
         nodes = slots.to(torch.int64) + self.size
         self.tree[nodes] = priorities.to(self.tree.dtype)
         for _ in range(self.depth):
-            nodes = torch.unique(nodes // 2)
+            nodes = nodes // 2  # repeated parents recompute the same sum: harmless
             self.tree[nodes] = self.tree[2 * nodes] + self.tree[2 * nodes + 1]
 
     def find(self, mass: torch.Tensor) -> torch.Tensor:
