@@ -146,6 +146,8 @@ class Config:
     """Snapshots kept (the oldest is dropped)."""
     opponent_epsilon: float = 0.05
     """Epsilon of snapshot opponents (some variety in their games)."""
+    mirror: bool = False
+    """Also store each transition's left-right mirror image (both games are symmetric)."""
 
     # -- bookkeeping
     log_every: int = 10_000
@@ -191,6 +193,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "hidden": (256, 256),
         "n_step": 3,
         "n_games": 64,
+        "mirror": True,
         "learning_starts": 5_000,
         "epsilon_start": 1.0,
         "epsilon_end": 0.05,
@@ -575,7 +578,7 @@ class SelfPlay:
             rows += self.nstep.push(stream, obs, int(action), reward, next_obs, next_mask, done)
         if not rows:
             return {}
-        return {
+        batch = {
             "obs": np.stack([t.obs for t in rows]),
             "actions": np.array([t.action for t in rows], np.int64),
             "rewards": np.array([t.reward for t in rows], np.float32),
@@ -584,6 +587,15 @@ class SelfPlay:
             "dones": np.array([t.done for t in rows], np.float32),
             "discounts": np.array([t.discount for t in rows], np.float32),
         }
+        if self.config.mirror:
+            obs, actions, _ = self.boards.mirror(batch["obs"], batch["actions"], batch["next_masks"])
+            next_obs, _, next_masks = self.boards.mirror(
+                batch["next_obs"], batch["actions"], batch["next_masks"]
+            )
+            mirrored = {"obs": obs, "actions": actions, "next_obs": next_obs,
+                        "next_masks": next_masks}  # fmt: skip
+            batch = {k: np.concatenate([v, mirrored.get(k, v)]) for k, v in batch.items()}
+        return batch
 
     def add_snapshot(self, net: QNetwork, pool: int) -> None:
         """Freeze a copy of ``net`` as a pool opponent (mean weights: eval mode)."""

@@ -38,7 +38,9 @@ ENV = "connect_four_v3"
 MARK = "dqn_connect_four"
 
 
-def one_run(algo: str, seed: int, steps: int, games: int, work: Path, runs: Path) -> dict:
+def one_run(
+    algo: str, seed: int, steps: int, games: int, work: Path, runs: Path, config: Path | None
+) -> dict:
     from agents.common.evaluate import evaluate
     from arena.sources import resolve_agent
     from arena.training import train
@@ -47,7 +49,10 @@ def one_run(algo: str, seed: int, steps: int, games: int, work: Path, runs: Path
     shutil.rmtree(out, ignore_errors=True)
     load = os.getloadavg()
     t0 = time.perf_counter()
-    summary = train(algo, ENV, steps=steps, out=out, seed=seed, device="cpu", progress=False)
+    summary = train(
+        algo, ENV, steps=steps, out=out, seed=seed, device="cpu", progress=False,
+        config_path=config,
+    )  # fmt: skip
     train_s = time.perf_counter() - t0
     package = resolve_agent(str(out))
     vs_random = evaluate(ENV, package, "random", games=games, seed=1000 + seed)
@@ -67,6 +72,7 @@ def one_run(algo: str, seed: int, steps: int, games: int, work: Path, runs: Path
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "metrics": summary.metrics,
         "package": str(out),
+        "config": json.loads((out / "training" / "config.json").read_text()),
     }
     runs.mkdir(parents=True, exist_ok=True)
     (runs / f"{algo}-s{seed}-{steps}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -158,13 +164,14 @@ def main() -> None:
     parser.add_argument("--eval-games", type=int, default=200)
     parser.add_argument("--work", type=Path, default=Path("/tmp/dqn-bench"))
     parser.add_argument("--runs", type=Path, default=ROOT / "bench" / "dqn_runs")
+    parser.add_argument("--config", type=Path, help="a --config file for every run")
     parser.add_argument("--report", action="store_true", help="print the table of stored runs")
     parser.add_argument("--write", action="store_true", help="write the table to RESULTS.md")
     args = parser.parse_args()
     if not args.report:
         for seed in args.seeds:
             for algo in args.algos:
-                one_run(algo, seed, args.steps, args.eval_games, args.work, args.runs)
+                one_run(algo, seed, args.steps, args.eval_games, args.work, args.runs, args.config)
     text = report(args.runs)
     print(text)
     if args.write:

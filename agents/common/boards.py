@@ -123,6 +123,21 @@ class Boards:
         self.to_move = (1 - self.to_move).astype(np.int8)
         return won | full, won
 
+    def mirror(
+        self, obs: np.ndarray, actions: np.ndarray, masks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The left-right mirror image of observations (k, rows, cols, 2), actions and masks.
+
+        Both games are symmetric under this reflection, so a mirrored transition
+        is as real as the one played (free data for the learner).
+        """
+        flipped = obs[:, :, ::-1, :]
+        if self.is_c4:
+            return flipped, self.cols - 1 - actions, masks[:, ::-1]
+        row, col = np.divmod(actions, self.cols)
+        grid = masks.reshape(len(masks), self.rows, self.cols)[:, :, ::-1]
+        return flipped, row * self.cols + (self.cols - 1 - col), grid.reshape(len(masks), -1)
+
     def winning_moves(self, seat_of: np.ndarray) -> np.ndarray:
         """(n, actions) bool: legal moves that would complete a line for seat ``seat_of``."""
         legal = self.legal()

@@ -93,3 +93,20 @@ def test_one_ply_actions_take_the_win_then_the_block() -> None:
     assert boards.one_ply_actions(rng)[0] == 3  # seat 0 to move: the win
     boards.step(np.array([6]))  # seat 0 plays elsewhere
     assert boards.one_ply_actions(rng)[0] == 3  # seat 1 to move: the block
+
+
+@pytest.mark.parametrize("env_id", ["tictactoe_v3", "connect_four_v3"])
+def test_mirror_image_of_a_game_is_the_game_of_mirrored_moves(env_id: str) -> None:
+    """Playing mirrored moves on a second board gives mirrored observations and masks."""
+    rng = np.random.default_rng(5)
+    a, b = Boards(env_id, 16), Boards(env_id, 16)
+    for _ in range(4):
+        obs_a, mask_a = a.observe()
+        obs_b, mask_b = b.observe()
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in mask_a])
+        m_obs, m_actions, m_mask = a.mirror(obs_a, actions, mask_a)
+        np.testing.assert_array_equal(m_obs, obs_b)
+        np.testing.assert_array_equal(m_mask, mask_b)
+        assert mask_b[np.arange(16), m_actions].all()
+        a.step(actions)
+        b.step(m_actions)
