@@ -281,9 +281,7 @@ def masked_max(q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return q.gather(-1, masked_argmax(q, mask).unsqueeze(-1)).squeeze(-1)
 
 
-def td_target(
-    online: QNetwork, target: QNetwork, batch: Batch, *, double: bool
-) -> torch.Tensor:
+def td_target(online: QNetwork, target: QNetwork, batch: Batch, *, double: bool) -> torch.Tensor:
     """y = R + γ^k (1 - done) Q⁻(s', a*), the max taken over legal actions of s'.
 
     DQN:        a* = argmax_a Q⁻(s', a)     (the target net picks and evaluates)
@@ -299,15 +297,13 @@ def td_target(
         return batch.rewards + batch.discounts * (1 - batch.dones) * bootstrap
 
 
-def c51_target(
-    online: QNetwork, target: QNetwork, batch: Batch, *, double: bool
-) -> torch.Tensor:
+def c51_target(online: QNetwork, target: QNetwork, batch: Batch, *, double: bool) -> torch.Tensor:
     """The projected target distribution m (B, atoms) of R + γ^k (1 - done) Z⁻(s', a*).
 
     a* maximises the expected value E[Z(s', a)] = Σ_j z_j p_j(s', a) over legal
     actions, from the online net's distribution when ``double`` (as in Rainbow).
     """
-    support: torch.Tensor = target.support
+    support = target.support
     with torch.no_grad():
         next_probs = target(batch.next_obs).softmax(-1)  # (B, A, atoms)
         chooser = online(batch.next_obs).softmax(-1) if double else next_probs
@@ -486,9 +482,7 @@ class SelfPlay:
         self.snapshot[games] = self.rng.integers(0, max(len(self.snapshots), 1), len(games))
         self.pending[games] = False
 
-    def tick(
-        self, net: QNetwork, epsilon: float, device: str
-    ) -> tuple[dict[str, np.ndarray], int]:
+    def tick(self, net: QNetwork, epsilon: float, device: str) -> tuple[dict[str, np.ndarray], int]:
         """One move in every game. Returns the finished transitions and the env steps taken."""
         t0 = time.perf_counter()
         b = self.boards
@@ -537,9 +531,11 @@ class SelfPlay:
         """Epsilon-greedy over legal actions with one batched forward pass."""
         if net.spec.noisy and net.training:
             net.reset_noise()
-        greedy = greedy_actions(
-            net, torch.from_numpy(obs).to(device), torch.from_numpy(mask).to(device)
-        ).cpu().numpy()
+        greedy = (
+            greedy_actions(net, torch.from_numpy(obs).to(device), torch.from_numpy(mask).to(device))
+            .cpu()
+            .numpy()
+        )
         if epsilon > 0:
             explore = self.rng.random(len(obs)) < epsilon
             greedy = np.where(explore, random_choice(mask, self.rng), greedy)
@@ -588,7 +584,9 @@ class SelfPlay:
             "discounts": np.array([t.discount for t in rows], np.float32),
         }
         if self.config.mirror:
-            obs, actions, _ = self.boards.mirror(batch["obs"], batch["actions"], batch["next_masks"])
+            obs, actions, _ = self.boards.mirror(
+                batch["obs"], batch["actions"], batch["next_masks"]
+            )
             next_obs, _, next_masks = self.boards.mirror(
                 batch["next_obs"], batch["actions"], batch["next_masks"]
             )

@@ -37,13 +37,15 @@ def _c4_wins(pieces: np.ndarray) -> np.ndarray:
     v = p[:, :-3, :] & p[:, 1:-2, :] & p[:, 2:-1, :] & p[:, 3:, :]
     d = p[:, :-3, :-3] & p[:, 1:-2, 1:-2] & p[:, 2:-1, 2:-1] & p[:, 3:, 3:]
     a = p[:, 3:, :-3] & p[:, 2:-1, 1:-2] & p[:, 1:-2, 2:-1] & p[:, :-3, 3:]
-    return h.any((1, 2)) | v.any((1, 2)) | d.any((1, 2)) | a.any((1, 2))
+    wins: np.ndarray = h.any((1, 2)) | v.any((1, 2)) | d.any((1, 2)) | a.any((1, 2))
+    return wins
 
 
 def _ttt_wins(pieces: np.ndarray) -> np.ndarray:
     """``pieces`` (n, 3, 3) bool → (n,) True where some line is complete."""
     flat = pieces.reshape(len(pieces), 9)
-    return flat[:, _TTT_LINES].all(-1).any(-1)
+    wins: np.ndarray = flat[:, _TTT_LINES].all(-1).any(-1)
+    return wins
 
 
 class Boards:

@@ -62,11 +62,16 @@ class NoisyLinear(nn.Module):
     agent is sure. In eval mode the layer is its mean (ε = 0).
     """
 
+    eps_in: torch.Tensor
+    eps_out: torch.Tensor
+
     def __init__(self, in_features: int, out_features: int, sigma0: float = 0.5) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features)
-        self.weight_mu = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        self.weight_mu = nn.Parameter(
+            torch.empty(out_features, in_features).uniform_(-bound, bound)
+        )
         self.weight_sigma = nn.Parameter(torch.full((out_features, in_features), sigma0 * bound))
         self.bias_mu = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
         self.bias_sigma = nn.Parameter(torch.full((out_features,), sigma0 * bound))
@@ -124,6 +129,8 @@ class QNetwork(nn.Module):
     applied to the logits of each atom before the softmax, as in Rainbow.
     """
 
+    support: torch.Tensor
+
     def __init__(self, spec: NetSpec) -> None:
         super().__init__()
         self.spec = spec
@@ -161,8 +168,7 @@ class QNetwork(nn.Module):
         out = self(obs)
         if self.spec.atoms == 1:
             return out
-        support: torch.Tensor = self.support
-        return (out.softmax(-1) * support).sum(-1)
+        return (out.softmax(-1) * self.support).sum(-1)
 
     def reset_noise(self) -> None:
         for module in self.modules():

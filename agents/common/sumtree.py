@@ -51,7 +51,7 @@ class SumTree:
         return self.tree[self.size : self.size + self.capacity]
 
     def update(self, slots: torch.Tensor, priorities: torch.Tensor) -> None:
-        """Set the priorities of ``slots`` (a repeated slot must repeat its priority), then re-sum."""
+        """Set the priorities of ``slots`` (a repeated slot repeats its priority); re-sum."""
         nodes = slots.to(torch.int64) + self.size
         self.tree[nodes] = priorities.to(self.tree.dtype)
         for _ in range(self.depth):
@@ -103,7 +103,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:  # type: ignore[override]
         """Draw ``batch_size`` slots with P(i) ∝ p_i^α, stratified over equal slices of the mass."""
         total = self.tree.total
-        u = torch.rand(batch_size, device=self.device, generator=self.generator, dtype=torch.float64)
+        u = torch.rand(
+            batch_size, device=self.device, generator=self.generator, dtype=torch.float64
+        )
         mass = (torch.arange(batch_size, device=self.device) + u) * (total / batch_size)
         idx = self.tree.find(mass).clamp_(0, self.size - 1)
         probs = self.tree.tree[idx + self.tree.size] / total

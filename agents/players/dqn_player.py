@@ -26,6 +26,8 @@ WEIGHTS_FILE = "weights.pt"
 class QNetwork(nn.Module):
     """MLP or Nature-DQN conv torso, plain or dueling head, scalar or C51 output."""
 
+    support: torch.Tensor
+
     def __init__(self, spec: dict[str, Any]) -> None:
         super().__init__()
         self.spec = spec
@@ -79,8 +81,7 @@ class QNetwork(nn.Module):
             a = self.value(h).view(-1, 1, atoms) + a - a.mean(1, keepdim=True)
         if atoms == 1:
             return a.squeeze(-1)
-        support: torch.Tensor = self.support
-        return (a.softmax(-1) * support).sum(-1)
+        return (a.softmax(-1) * self.support).sum(-1)
 
 
 def load_network(package_dir: Path) -> QNetwork:

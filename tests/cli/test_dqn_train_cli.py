@@ -127,7 +127,7 @@ def test_config_errors_are_one_line_naming_file_and_key(
     tmp_path: Path, text: str, message: str
 ) -> None:
     path = _config(tmp_path, text, "bad.toml")
-    code, stdout, err = arena(
+    code, _, err = arena(
         "train", "dqn", "--env", "tictactoe_v3", "--steps", "100", "--out",
         str(tmp_path / "x"), "--config", str(path), "--no-progress",
     )  # fmt: skip

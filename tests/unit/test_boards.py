@@ -25,7 +25,7 @@ def test_fast_board_equals_pettingzoo_on_random_games(env_id: str) -> None:
         actions = np.zeros(n, np.int64)
         for g, env in enumerate(envs):
             mover = env.agent_selection
-            other = [a for a in env.agents if a != mover][0]
+            other = next(a for a in env.agents if a != mover)
             real = env.observe(mover)
             np.testing.assert_array_equal(obs[g], real["observation"])
             assert obs[g].dtype == real["observation"].dtype

@@ -159,9 +159,20 @@ def test_greedy_action_is_legal_and_best() -> None:
         (NetSpec(obs_shape=(6, 7, 2), n_actions=7, dueling=True, noisy=True), (3, 7)),
         (NetSpec(obs_shape=(6, 7, 2), n_actions=7, atoms=51, dueling=True), (3, 7, 51)),
         (NetSpec(obs_shape=(4, 84, 84), n_actions=6, torso="conv", hidden=(512,)), (3, 6)),
-        (NetSpec(obs_shape=(84, 84, 4), n_actions=18, torso="conv", hidden=(512,),
-                 channels_last=True, atoms=51, dueling=True, noisy=True), (3, 18, 51)),
-    ],  # fmt: skip
+        (
+            NetSpec(
+                obs_shape=(84, 84, 4),
+                n_actions=18,
+                torso="conv",
+                hidden=(512,),
+                channels_last=True,
+                atoms=51,
+                dueling=True,
+                noisy=True,
+            ),
+            (3, 18, 51),
+        ),
+    ],
 )
 def test_network_shapes_and_the_player_loads_the_export(
     spec: NetSpec, out_shape: tuple[int, ...]

@@ -14,7 +14,9 @@ priorities = st.lists(st.floats(0.01, 100.0), min_size=1, max_size=40)
 
 @settings(max_examples=60, deadline=None)
 @given(priorities, st.data())
-def test_total_and_prefix_search_match_brute_force(values: list[float], data: st.DataObject) -> None:
+def test_total_and_prefix_search_match_brute_force(
+    values: list[float], data: st.DataObject
+) -> None:
     tree = SumTree(len(values))
     tree.update(torch.arange(len(values)), torch.tensor(values, dtype=torch.float64))
     assert abs(float(tree.total) - sum(values)) < 1e-9 * max(1.0, sum(values))
@@ -23,7 +25,9 @@ def test_total_and_prefix_search_match_brute_force(values: list[float], data: st
     for s in slots:
         values[s] = data.draw(st.floats(0.01, 100.0))
     if slots:
-        tree.update(torch.tensor(slots), torch.tensor([values[s] for s in slots], dtype=torch.float64))
+        tree.update(
+            torch.tensor(slots), torch.tensor([values[s] for s in slots], dtype=torch.float64)
+        )
     np.testing.assert_allclose(tree.leaves().numpy(), values)
     assert abs(float(tree.total) - sum(values)) < 1e-9 * max(1.0, sum(values))
     cumulative = np.cumsum(values)
