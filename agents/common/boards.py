@@ -37,15 +37,13 @@ def _c4_wins(pieces: np.ndarray) -> np.ndarray:
     v = p[:, :-3, :] & p[:, 1:-2, :] & p[:, 2:-1, :] & p[:, 3:, :]
     d = p[:, :-3, :-3] & p[:, 1:-2, 1:-2] & p[:, 2:-1, 2:-1] & p[:, 3:, 3:]
     a = p[:, 3:, :-3] & p[:, 2:-1, 1:-2] & p[:, 1:-2, 2:-1] & p[:, :-3, 3:]
-    wins: np.ndarray = h.any((1, 2)) | v.any((1, 2)) | d.any((1, 2)) | a.any((1, 2))
-    return wins
+    return np.asarray(h.any((1, 2)) | v.any((1, 2)) | d.any((1, 2)) | a.any((1, 2)))
 
 
 def _ttt_wins(pieces: np.ndarray) -> np.ndarray:
     """``pieces`` (n, 3, 3) bool → (n,) True where some line is complete."""
     flat = pieces.reshape(len(pieces), 9)
-    wins: np.ndarray = flat[:, _TTT_LINES].all(-1).any(-1)
-    return wins
+    return np.asarray(flat[:, _TTT_LINES].all(-1).any(-1))
 
 
 class Boards:
