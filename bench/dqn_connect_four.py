@@ -12,9 +12,11 @@ section of ``bench/RESULTS.md`` with it.
 
 Throughput comes from the trainer's own counters: env steps/s and gradient
 updates/s over the training loop (evaluation excluded), and the share of the
-loop's time spent stepping boards and opponents (env), in forward/backward
-passes (network: acting and learning) and in the replay buffer (n-step
-folding, writes, sampling, priority updates).
+loop's time spent in the env (boards, the opponents' moves including snapshot
+forward passes, and the transition bookkeeping: n-step folding, mirroring),
+in the learner's network (its acting forward passes, and every update's
+forward, backward and optimiser step) and in the replay buffer (writes,
+sampling, priority updates).
 """
 
 from __future__ import annotations
