@@ -47,7 +47,8 @@ def one_run(
     from arena.sources import resolve_agent
     from arena.training import train
 
-    out = work / f"{algo}-s{seed}-{steps}"
+    tag = f"-{config.stem}" if config is not None else ""  # runs with a --config file
+    out = work / f"{algo}-s{seed}-{steps}{tag}"
     shutil.rmtree(out, ignore_errors=True)
     load = os.getloadavg()
     t0 = time.perf_counter()
@@ -61,6 +62,7 @@ def one_run(
     vs_one_ply = evaluate(ENV, package, "one-ply", games=games, seed=2000 + seed)
     record = {
         "algo": algo,
+        "setup": config.stem if config is not None else "preset",
         "seed": seed,
         "steps": summary.steps,
         "train_minutes": round(train_s / 60, 2),
@@ -77,7 +79,7 @@ def one_run(
         "config": json.loads((out / "training" / "config.json").read_text()),
     }
     runs.mkdir(parents=True, exist_ok=True)
-    (runs / f"{algo}-s{seed}-{steps}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (runs / f"{out.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps({k: v for k, v in record.items() if k != "metrics"}), flush=True)
     return record
 
@@ -108,15 +110,15 @@ def report(runs: Path) -> str:
         "Win rates are of the written package, played through the arena's match runner "
         "(sandboxed package, seats alternating). Score = (wins + draws/2) / games.",
         "",
-        "| algo | seed | env steps | train min | vs random win | vs random losses "
+        "| algo | setup | seed | env steps | train min | vs random win | vs random losses "
         "| vs one-ply score | vs one-ply win | steps/s | updates/s | env % | network % "
         "| buffer % | load at start |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in records:
         m = r["metrics"]
         lines.append(
-            f"| {r['algo']} | {r['seed']} | {r['steps']:,} | {r['train_minutes']:.1f} "
+            f"| {r['algo']} | {r.get('setup', 'preset')} | {r['seed']} | {r['steps']:,} | {r['train_minutes']:.1f} "
             f"| {r['win_vs_random']:.3f} | {r['losses_vs_random']} / {r['eval_games']} "
             f"| {r['score_vs_one_ply']:.3f} | {r['win_vs_one_ply']:.3f} "
             f"| {m['steps_per_s']:.0f} | {m['updates_per_s']:.0f} "
