@@ -113,12 +113,13 @@ def report(runs: Path) -> str:
         "| algo | setup | seed | env steps | train min | vs random win | vs random losses "
         "| vs one-ply score | vs one-ply win | steps/s | updates/s | env % | network % "
         "| buffer % | load at start |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "|" + " --- |" * 15,
     ]
     for r in records:
         m = r["metrics"]
         lines.append(
-            f"| {r['algo']} | {r.get('setup', 'preset')} | {r['seed']} | {r['steps']:,} | {r['train_minutes']:.1f} "
+            f"| {r['algo']} | {r.get('setup', 'preset')} | {r['seed']} | {r['steps']:,} "
+            f"| {r['train_minutes']:.1f} "
             f"| {r['win_vs_random']:.3f} | {r['losses_vs_random']} / {r['eval_games']} "
             f"| {r['score_vs_one_ply']:.3f} | {r['win_vs_one_ply']:.3f} "
             f"| {m['steps_per_s']:.0f} | {m['updates_per_s']:.0f} "
