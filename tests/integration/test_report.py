@@ -351,3 +351,22 @@ def test_index_renders_in_headless_chromium(site: tuple[Path, str], tmp_path: Pa
     for img in page.images:  # no broken image: every source is a file that parses as SVG
         svg = out / str(img["src"])
         assert svg.is_file() and ET.parse(svg).getroot().tag.endswith("svg"), img
+
+
+def test_cooperative_env_is_ranked_by_team_return(tmp_path: Path) -> None:
+    """simple_spread has one team and no opponent: the report shows mean team return."""
+    from arena.play import play_and_record
+    from tournaments.leaderboard import leaderboard
+    from tournaments.report import write_report
+
+    url = f"sqlite:///{tmp_path / 'coop.db'}"
+    report = play_and_record("simple_spread_v3", ["random"], games=3, seed=0, db_url=url)
+    out = tmp_path / "site"
+    write_report(out, db_url=url)
+    page = (out / "index.html").read_text()
+    assert "<caption>simple_spread_v3: cooperative, ranked by mean team return" in page
+    from arena.storage.db import connect
+
+    (row,) = [r for r in leaderboard(connect(url)) if r.env == "simple_spread_v3"]
+    assert row.team_return is not None and row.games == len(report.match_ids) == 3
+    assert f'<td class="num">{row.team_return:.1f}</td>' in page

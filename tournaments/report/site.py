@@ -298,6 +298,27 @@ def _leaderboard_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
     return table(caption, headers, body, row_header=1)
 
 
+def _team_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
+    """Cooperative envs: no opponent, so no rating; ranked by mean team return."""
+    scored = sorted(
+        (r for r in rows if r.team_return is not None), key=lambda r: -(r.team_return or 0.0)
+    )
+    body = [
+        [
+            Num(i),
+            r.agent,
+            r.version,
+            r.kind,
+            Num(num(r.team_return, 1)),
+            Num(f"{num(r.team_return_low, 1)} to {num(r.team_return_high, 1)}"),
+            Num(r.games),
+        ]
+        for i, r in enumerate(scored, 1)
+    ]
+    headers = ["Rank", "Agent", "Version", "Kind", "Mean team return", "95% interval", "Games"]
+    return table(caption, headers, body, row_header=1)
+
+
 def _env_section(
     env: str, rows: Sequence[LeaderboardRow], figures: list[str], n: int, replays: bool
 ) -> str:
@@ -305,11 +326,13 @@ def _env_section(
     about = f"<p>{esc(spec.description)}</p>" if spec is not None and spec.description else ""
     with_replays = ", with replays" if replays else ""
     matches = link(env_page(env), f"all {n} match(es) of {env}{with_replays}")
-    board = (
-        _leaderboard_table(f"{env}: leaderboard by mu−3σ", rows)
-        if rows
-        else "<p>No rated matches yet.</p>"
-    )
+    cooperative = any(r.team_return is not None for r in rows)
+    if cooperative:
+        board = _team_table(f"{env}: cooperative, ranked by mean team return", rows)
+    elif rows:
+        board = _leaderboard_table(f"{env}: leaderboard by mu−3σ", rows)
+    else:
+        board = "<p>No rated matches yet.</p>"
     return (
         f'<section id="{esc(_slug(env))}" aria-labelledby="h-{esc(_slug(env))}">'
         f'<h2 id="h-{esc(_slug(env))}">{esc(env)}</h2>{about}<p>{matches}</p>'
