@@ -86,6 +86,8 @@ class Config:
     """Horizon of the bootstrapped return (1 = one-step Q-learning)."""
     noisy: bool = False
     """Noisy linear heads (learned exploration; epsilon still applies unless set to 0)."""
+    noise_per_game: bool = False
+    """Noisy acting: each lockstep game draws its own noise (false: one draw per tick for all)."""
     atoms: int = 1
     """1 = scalar Q-values; > 1 = C51 distribution over this many atoms (51 in the paper)."""
     v_min: float = -10.0
@@ -530,13 +532,18 @@ class SelfPlay:
         self, net: QNetwork, obs: np.ndarray, mask: np.ndarray, epsilon: float, device: str
     ) -> np.ndarray:
         """Epsilon-greedy over legal actions with one batched forward pass."""
-        if net.spec.noisy and net.training:
+        per_game = net.spec.noisy and net.training and self.config.noise_per_game
+        if per_game:
+            net.sample_row_noise(len(obs))
+        elif net.spec.noisy and net.training:
             net.reset_noise()
         greedy = (
             greedy_actions(net, torch.from_numpy(obs).to(device), torch.from_numpy(mask).to(device))
             .cpu()
             .numpy()
         )
+        if per_game:
+            net.sample_row_noise(None)
         if epsilon > 0:
             explore = self.rng.random(len(obs)) < epsilon
             greedy = np.where(explore, random_choice(mask, self.rng), greedy)
