@@ -214,3 +214,15 @@ def test_row_noise_gives_each_row_its_own_factorised_draw() -> None:
     layer.clear_row_noise()
     layer.eval()
     assert torch.equal(layer(x), torch.nn.functional.linear(x, layer.weight_mu, layer.bias_mu))
+
+
+def test_rainbow_keeps_epsilon_on_connect_four_only() -> None:
+    from agents.dqn import make_config
+
+    c4 = make_config("rainbow", "connect_four_v3", {}, "test")
+    assert c4.noisy and (c4.epsilon_start, c4.epsilon_end) == (1.0, 0.05)
+    ttt = make_config("rainbow", "tictactoe_v3", {}, "test")
+    assert ttt.noisy and (ttt.epsilon_start, ttt.epsilon_end) == (0.0, 0.0)
+    paper = {"epsilon_start": 0.0, "epsilon_end": 0.0}
+    pure = make_config("rainbow", "connect_four_v3", paper, "test")
+    assert (pure.epsilon_start, pure.epsilon_end) == (0.0, 0.0)  # the paper's pure noisy nets
