@@ -77,6 +77,7 @@ class NoisyLinear(nn.Module):
         self.bias_sigma = nn.Parameter(torch.full((out_features,), sigma0 * bound))
         self.register_buffer("eps_in", torch.zeros(in_features))
         self.register_buffer("eps_out", torch.zeros(out_features))
+        self.row_noise: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def reset_noise(self) -> None:
         """Draw fresh ε (from torch's global generator, seeded by the trainer)."""
@@ -84,9 +85,30 @@ class NoisyLinear(nn.Module):
         self.eps_in.copy_(f(torch.randn(self.in_features, device=self.eps_in.device)))
         self.eps_out.copy_(f(torch.randn(self.out_features, device=self.eps_out.device)))
 
+    def sample_row_noise(self, rows: int) -> None:
+        """Draw an independent factorised ε for each of the next ``rows`` inputs.
+
+        Until :meth:`clear_row_noise`, a forward pass (training mode) of a batch
+        of exactly ``rows`` rows perturbs row i with its own ε_i:
+        y_i = μ_w x_i + μ_b + (σ_w (x_i ⊙ f(ε_in,i))) ⊙ f(ε_out,i) + σ_b ⊙ f(ε_out,i).
+        """
+        f = lambda x: x.sign() * x.abs().sqrt()  # noqa: E731
+        device = self.eps_in.device
+        self.row_noise = (
+            f(torch.randn(rows, self.in_features, device=device)),
+            f(torch.randn(rows, self.out_features, device=device)),
+        )
+
+    def clear_row_noise(self) -> None:
+        self.row_noise = None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return F.linear(x, self.weight_mu, self.bias_mu)
+        if self.row_noise is not None:
+            eps_in, eps_out = self.row_noise
+            noise = F.linear(x * eps_in, self.weight_sigma) * eps_out
+            return F.linear(x, self.weight_mu, self.bias_mu) + noise + self.bias_sigma * eps_out
         weight = self.weight_mu + self.weight_sigma * torch.outer(self.eps_out, self.eps_in)
         bias = self.bias_mu + self.bias_sigma * self.eps_out
         return F.linear(x, weight, bias)
@@ -174,6 +196,15 @@ class QNetwork(nn.Module):
         for module in self.modules():
             if isinstance(module, NoisyLinear):
                 module.reset_noise()
+
+    def sample_row_noise(self, rows: int | None) -> None:
+        """Independent noise per input row for the next batch of ``rows`` (None: clear it)."""
+        for module in self.modules():
+            if isinstance(module, NoisyLinear):
+                if rows is None:
+                    module.clear_row_noise()
+                else:
+                    module.sample_row_noise(rows)
 
 
 def _chw(spec: NetSpec) -> tuple[int, int, int]:

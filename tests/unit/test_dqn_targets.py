@@ -194,3 +194,35 @@ def test_network_shapes_and_the_player_loads_the_export(
     mean_net = copy.deepcopy(net).eval()  # noisy layers at their mean
     with torch.no_grad():
         torch.testing.assert_close(player.eval().q_values(obs), mean_net.q_values(obs))
+
+
+def test_row_noise_gives_each_row_its_own_factorised_draw() -> None:
+    from agents.common.networks import NoisyLinear
+
+    torch.manual_seed(0)
+    layer = NoisyLinear(5, 3)
+    layer.train()
+    x = torch.randn(4, 5)
+    layer.sample_row_noise(4)
+    assert layer.row_noise is not None
+    eps_in, eps_out = layer.row_noise
+    batched = layer(x)
+    for i in range(4):  # row i = the shared-noise formula with row i's ε
+        weight = layer.weight_mu + layer.weight_sigma * torch.outer(eps_out[i], eps_in[i])
+        bias = layer.bias_mu + layer.bias_sigma * eps_out[i]
+        assert torch.allclose(batched[i], torch.nn.functional.linear(x[i], weight, bias), atol=1e-6)
+    layer.clear_row_noise()
+    layer.eval()
+    assert torch.equal(layer(x), torch.nn.functional.linear(x, layer.weight_mu, layer.bias_mu))
+
+
+def test_rainbow_keeps_epsilon_on_connect_four_only() -> None:
+    from agents.dqn import make_config
+
+    c4 = make_config("rainbow", "connect_four_v3", {}, "test")
+    assert c4.noisy and (c4.epsilon_start, c4.epsilon_end) == (1.0, 0.05)
+    ttt = make_config("rainbow", "tictactoe_v3", {}, "test")
+    assert ttt.noisy and (ttt.epsilon_start, ttt.epsilon_end) == (0.0, 0.0)
+    paper = {"epsilon_start": 0.0, "epsilon_end": 0.0}
+    pure = make_config("rainbow", "connect_four_v3", paper, "test")
+    assert (pure.epsilon_start, pure.epsilon_end) == (0.0, 0.0)  # the paper's pure noisy nets
