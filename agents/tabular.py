@@ -443,7 +443,7 @@ def write_package(trainer: TabularTrainer, out: Path, algo: str) -> None:
     )
 
 
-def _evaluate(trainer: TabularTrainer, out: Path, games: int, seed: int) -> dict[str, Score]:
+def _evaluate(trainer: TabularTrainer, games: int, seed: int) -> dict[str, Score]:
     """The package as it stands, against random and the strongest built-in for the env."""
     from agents.players.tabular_player import TabularPlayer
 
@@ -478,6 +478,7 @@ def run(request: TrainRequest) -> TrainSummary:
     out, training = request.out, request.training_dir
     checkpoint = training / CHECKPOINT
     if request.resume:
+        _check_resume(training, checkpoint, request)
         trainer.load(checkpoint)
     out.mkdir(parents=True, exist_ok=True)
     training.mkdir(exist_ok=True)
@@ -517,7 +518,7 @@ def run(request: TrainRequest) -> TrainSummary:
                 next_snapshot += config.snapshot_every
             evaluated = next_eval is not None and trainer.step >= next_eval
             if evaluated:
-                scores = _evaluate(trainer, out, config.eval_games, request.seed + trainer.episode)
+                scores = _evaluate(trainer, config.eval_games, request.seed + trainer.episode)
                 next_eval = (next_eval or 0) + config.eval_every
             if trainer.step >= next_log or evaluated:
                 log.log(trainer.step, **_row(trainer, request.steps, scores if evaluated else {}))
@@ -528,7 +529,7 @@ def run(request: TrainRequest) -> TrainSummary:
             log.advance(trainer.step)
         trainer.save(checkpoint)
         write_package(trainer, out, request.algo)
-        final = _evaluate(trainer, out, max(config.eval_games, 200), request.seed + 7919)
+        final = _evaluate(trainer, max(config.eval_games, 200), request.seed + 7919)
         log.log(trainer.step, **_row(trainer, request.steps, final))
     metrics = {"states": float(len(trainer.table.values)), "episodes": float(trainer.episode)}
     for name, score in final.items():
@@ -542,6 +543,22 @@ def run(request: TrainRequest) -> TrainSummary:
         package_dir=out,
         metrics=metrics,
     )
+
+
+def _check_resume(training: Path, checkpoint: Path, request: TrainRequest) -> None:
+    """A resumed run must continue the same algorithm on the same env."""
+    if not checkpoint.is_file():
+        raise ArenaError(f"--resume: no tabular checkpoint at {checkpoint}")
+    try:
+        before = json.loads((training / "config.json").read_text())
+    except (OSError, ValueError):
+        return  # an older or hand-made folder: the checkpoint is all we need
+    for key, now in (("algo", request.algo), ("env", request.env_id)):
+        if before.get(key) != now:
+            raise ArenaError(
+                f"--resume: {training / 'config.json'} was trained with {key} "
+                f"'{before.get(key)}', not '{now}'"
+            )
 
 
 def _eval_columns(spec: EnvSpec) -> list[str]:

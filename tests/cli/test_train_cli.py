@@ -80,3 +80,17 @@ def test_bad_device_and_steps(tmp_path: Path) -> None:
     assert _train(*args, "--steps", "0") == (1, "error: --steps must be positive (got 0)\n")
     code, err = _train(*args, "--steps", "5", "--device", "tpu")
     assert (code, err) == (1, "error: --device must be one of auto, cpu, cuda (got 'tpu')\n")
+
+
+def test_resume_must_continue_the_same_algorithm(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    code, _ = _train("q-learning", "--env", "tictactoe_v3", "--steps", "2000", "--out", str(out),
+                     "--no-progress")  # fmt: skip
+    assert code == 0
+    code, err = _train("sarsa", "--env", "tictactoe_v3", "--steps", "4000", "--out", str(out),
+                       "--resume")  # fmt: skip
+    assert (code, err) == (
+        1,
+        f"error: --resume: {out}/training/config.json was trained with algo 'q-learning', "
+        "not 'sarsa'\n",
+    )
