@@ -265,19 +265,7 @@ def run(request: TrainRequest) -> TrainSummary:
     """``arena train maddpg|ddpg``: train every seat of the env, write the package."""
     cfg = load_config(dict(request.config), request.config_source)
     centralised = request.algo != "ddpg"
-    settings = LoopSettings(
-        n_envs=cfg.n_envs,
-        buffer_size=cfg.buffer_size,
-        batch_size=cfg.batch_size,
-        learning_starts=cfg.learning_starts,
-        train_every=cfg.train_every,
-        max_cycles=cfg.max_cycles,
-        continuous_actions=cfg.continuous_actions,
-        log_interval=cfg.log_interval,
-        eval_interval=cfg.eval_interval,
-        eval_episodes=cfg.eval_episodes,
-        checkpoint_interval=cfg.checkpoint_interval,
-    )
+    settings = LoopSettings.from_config(cfg)
     what = "MADDPG (centralised critics)" if centralised else "independent DDPG learners"
     return run_loop(
         request,

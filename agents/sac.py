@@ -292,19 +292,7 @@ def run(request: TrainRequest) -> TrainSummary:
     """``arena train masac|sac``: train every seat of the env, write the package."""
     cfg = build_config(Config, request.config, request.config_source)
     centralised = request.algo == "masac"
-    settings = LoopSettings(
-        n_envs=cfg.n_envs,
-        buffer_size=cfg.buffer_size,
-        batch_size=cfg.batch_size,
-        learning_starts=cfg.learning_starts,
-        train_every=cfg.train_every,
-        max_cycles=cfg.max_cycles,
-        continuous_actions=cfg.continuous_actions,
-        log_interval=cfg.log_interval,
-        eval_interval=cfg.eval_interval,
-        eval_episodes=cfg.eval_episodes,
-        checkpoint_interval=cfg.checkpoint_interval,
-    )
+    settings = LoopSettings.from_config(cfg)
     what = "multi-agent SAC (centralised twin critics)" if centralised else "independent SAC"
     return run_loop(
         request,

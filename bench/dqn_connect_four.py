@@ -32,6 +32,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from results import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -96,9 +98,6 @@ def report(runs: Path) -> str:
     except OSError:
         commit = "?"
     lines = [
-        f"<!-- {MARK}: {cpu}, {ENV} -->",
-        f"## {MARK}: {cpu}, {ENV}",
-        "",
         f"Date of the report: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
         "Command: `python bench/dqn_connect_four.py --algos ... --steps N --seeds S`, "
         "then `--report --write`  ",
@@ -126,7 +125,6 @@ def report(runs: Path) -> str:
             f"| {100 * m['share_env']:.0f} | {100 * m['share_network']:.0f} "
             f"| {100 * m['share_buffer']:.0f} | {', '.join(str(x) for x in r['load_at_start'])} |"
         )
-    lines.append(f"<!-- /{MARK} -->")
     return "\n".join(lines) + "\n"
 
 
@@ -148,19 +146,6 @@ def _torch_version() -> str:
     return torch.__version__
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    current = path.read_text()
-    start, end = f"<!-- {MARK}:", f"<!-- /{MARK} -->"
-    if start in current:
-        head, rest = current.split(start, 1)
-        tail = rest.split(end, 1)[1]
-        current = head + text.rstrip("\n") + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
@@ -180,7 +165,7 @@ def main() -> None:
     text = report(args.runs)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(MARK, f"{_cpu()}, {ENV}", text)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -54,12 +53,12 @@ from typing import Any
 
 # Run as ``python bench/leaderboard_scale.py``: this folder is first on sys.path.
 from match_overhead import RESULTS, ROOT, arena_exe, machine, run_process, table
+from results import write_section
 
 ENV = "tictactoe_v3"
 TOURNAMENT = "bench-scale"
 TARGET_S = 5.0
 DRAW_SHARE = 0.20  # draws in an even game
-START, END = "<!-- leaderboard_scale: {key} -->", "<!-- /leaderboard_scale -->"
 
 
 @dataclass
@@ -374,19 +373,6 @@ def report(
     )
 
 
-def write_results(key: str, body: str) -> None:
-    """Insert or refresh this benchmark's section ``key`` of RESULTS.md."""
-    start, end = START.format(key=key), END
-    section = f"{start}\n## leaderboard_scale: {key}\n\n{body.rstrip()}\n{end}\n"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--matches", type=int, default=10_000, help="matches to store")
@@ -419,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     body = report(args, info, build, [*in_process.values(), bt, *cli.values()], cli_rows, in_rows)
     print(body)
     if args.write:
-        write_results(f"{info['cpu']}, {info['cores']} cores", body)
+        write_section("leaderboard_scale", f"{info['cpu']}, {info['cores']} cores", body)
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 

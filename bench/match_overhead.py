@@ -56,8 +56,9 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
+from results import RESULTS, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 IN_PROCESS_TARGET = 1.2
 PROCESS_TARGET = 1.5
 
@@ -561,19 +562,6 @@ def report(
     return "\n".join(out)
 
 
-def write_results(key: str, body: str) -> None:
-    """Insert or refresh the section ``key`` of :data:`RESULTS`."""
-    start, end = f"<!-- match_overhead: {key} -->", "<!-- /match_overhead -->"
-    section = f"{start}\n## match_overhead: {key}\n\n{body.rstrip()}\n{end}\n"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the options, run the three parts, print (and store) the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -623,7 +611,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(profile_series(args.env, min(args.games, args.process_games), args.profile))
     if args.write:
         key = f"{info['cpu']}, {info['cores']} cores, {args.env}"
-        write_results(key, body)
+        write_section("match_overhead", key, body)
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 

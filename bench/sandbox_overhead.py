@@ -66,8 +66,8 @@ from typing import Any
 
 import numpy as np
 from match_overhead import ROOT, Timing, machine, table, timed, verdict
+from results import RESULTS, write_section
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TARGET = 2.0
 PROBE_CHUNK = 1000  # acts per probe match: its stamps must fit the 64 KiB output cap
 FRESH_ACTS = 10  # acts per new match when timing the first acts of matches (part c)
@@ -934,19 +934,6 @@ def report(
     return "\n".join(out)
 
 
-def write_results(key: str, body: str) -> None:
-    """Insert or refresh the section ``key`` of :data:`RESULTS` (other sections untouched)."""
-    start, end = f"<!-- sandbox_overhead: {key} -->", "<!-- /sandbox_overhead -->"
-    section = f"{start}\n## sandbox_overhead: {key}\n\n{body.rstrip()}\n{end}\n"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the options, run the parts, print (and store) the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1011,7 +998,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(profile_sandboxed(spec, pair, args.attribution_games or 300, args.profile))
     if args.write:
         key = f"{info['cpu']}, {info['cores']} cores, {args.env}"
-        write_results(key, body)
+        write_section("sandbox_overhead", key, body)
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 

@@ -27,30 +27,41 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gymnasium
+from results import write_section
 
 from agents.common.evaluate import evaluate, policy_source
 from agents.minimax import guaranteed_value
-from agents.players.tabular_player import TabularPlayer, load_table, make_agent
+from agents.players.tabular_player import TabularPlayer, load_table
 from arena.training import train
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ALGOS = ("q-learning", "sarsa", "expected-sarsa", "mc-control")
 
 
 def judge(package: Path, games: int, seed: int) -> dict[str, object]:
-    ctx = SimpleNamespace(package_dir=package, seed=0, action_space=gymnasium.spaces.Discrete(9))
-    policy = make_agent(ctx)
+    table = load_table(package / "table.npz")
+    ctx = SimpleNamespace(seed=0, action_space=gymnasium.spaces.Discrete(9))
+    policy = TabularPlayer(table, ctx)
     row: dict[str, object] = {
         "first": guaranteed_value(policy, first=True),
         "second": guaranteed_value(policy, first=False),
     }
-    table = load_table(package / "table.npz")
     learner = policy_source("learner", lambda c: TabularPlayer(table, c), kind="tabular")
     mm = evaluate("tictactoe_v3", learner, "minimax", games=games, seed=seed)
     row["minimax_losses"] = mm.losses
     rnd = evaluate("tictactoe_v3", learner, "random", games=2 * games, seed=seed)
     row["random"] = rnd
     return row
+
+
+def machine_name() -> str:
+    """The CPU model from /proc/cpuinfo (``platform.processor()`` is often empty)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def main() -> None:
@@ -92,20 +103,7 @@ def main() -> None:
     text = "\n".join([f"Machine: {header}", "", *lines])
     print(text)
     if args.write:
-        write_section("tabular_tictactoe", text)
-
-
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the ``<!-- name -->`` section of RESULTS.md."""
-    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    current = RESULTS.read_text()
-    block = f"{start}\n{body}\n{end}"
-    if start in current and end in current:
-        before, rest = current.split(start, 1)
-        _, after = rest.split(end, 1)
-        RESULTS.write_text(before + block + after)
-    else:
-        RESULTS.write_text(current.rstrip() + "\n\n" + block + "\n")
+        write_section("tabular_tictactoe", f"{machine_name()}, {os.cpu_count()} cores", text)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,6 @@ import datetime as dt
 import functools
 import json
 import os
-import re
 import shlex
 import sys
 import tempfile
@@ -71,10 +70,8 @@ from typing import Any
 
 # Run as ``python bench/tournament_scaling.py``: this folder is first on sys.path.
 from match_overhead import ROOT, arena_exe, machine, run_process, table, verdict
+from results import RESULTS, write_section
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-START = "<!-- tournament_scaling: {key} -->"
-END = "<!-- /tournament_scaling -->"
 POOL_TARGET = 0.6  # 2 workers / 1 worker
 RAY_TARGET = 1.3  # ray with 2 CPUs / local pool of 2
 ENV = "connect_four_v3"
@@ -691,19 +688,6 @@ def report(
     return "\n".join(out)
 
 
-def write_results(key: str, body: str) -> None:
-    """Insert or refresh this benchmark's section ``key`` of RESULTS.md (re-read first)."""
-    start = START.format(key=key)
-    section = f"{start}\n## tournament_scaling: {key}\n\n{body.rstrip()}\n{END}\n"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(END) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -790,7 +774,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(body)
     if args.write:
         key = f"{info['cpu']}, {info['cores']} cores, {matches} matches"
-        write_results(key, body)
+        write_section("tournament_scaling", key, body)
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     if not same[0]:
         raise SystemExit("the runs stored different games (see the report)")

@@ -15,18 +15,15 @@ from arena.limits import Limits
 from arena.play import play_series
 from arena.protocol import AgentContext
 from arena.registry import BuiltinAgent, get_env
-from arena.result import AgentInfo
 from arena.runner import unique_labels
-from arena.sources import AgentSource, resolve_agent
+from arena.sources import AgentSource, builtin_source, resolve_agent
 
 
 def policy_source(
     name: str, factory: Callable[[AgentContext], Any], *, kind: str = "other"
 ) -> AgentSource:
-    """An in-process agent source around ``factory(ctx) -> Agent``."""
-    builtin = BuiltinAgent(name=name, factory=factory, kind=kind)
-    info = AgentInfo(name=name, version="training", content_hash=f"training:{name}", kind=kind)
-    return AgentSource(info=info, envs=None, roles=None, builtin=builtin)
+    """An in-process agent source around ``factory(ctx) -> Agent`` (a trusted built-in)."""
+    return builtin_source(BuiltinAgent(name=name, factory=factory, kind=kind))
 
 
 @dataclass(frozen=True)

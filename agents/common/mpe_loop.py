@@ -17,7 +17,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,6 +74,11 @@ class LoopSettings:
     eval_interval: int
     eval_episodes: int
     checkpoint_interval: int
+
+    @classmethod
+    def from_config(cls, config: Any) -> LoopSettings:
+        """Take the loop's fields from an algorithm's config (they share the names)."""
+        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
 
 
 def supports_mpe(name: str, spec: EnvSpec) -> str | None:
