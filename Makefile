@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch pinned to the CPU build that lies on these machines' disk (docs/training.md)
 	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
-	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres,ray,train]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres,ray,train,tensorboard]'
 	touch $(STAMP)
 
 demo: $(STAMP)

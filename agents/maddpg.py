@@ -28,7 +28,12 @@ import torch.nn.functional as F
 
 from agents.common.joint_replay import JointBatch
 from agents.common.mpe_loop import LoopSettings, run_loop, supports_mpe
-from agents.common.stacked import StackedMLP, clip_grad_norm_per_agent, soft_update
+from agents.common.stacked import (
+    StackedMLP,
+    clip_grad_norm_per_agent,
+    per_seat_state_dict,
+    soft_update,
+)
 from agents.common.vec_mpe import VecMPE
 from arena.specs import EnvSpec
 from arena.training import TrainRequest, TrainSummary, build_config
@@ -71,6 +76,12 @@ class Config:
     """Per-agent gradient-norm clip of critics and actors."""
     logit_reg: float = 1e-3
     """Weight of the squared pre-activation actor output in the actor loss."""
+    share_parameters: bool = False
+    """Seats of one role share one actor and one critic (a role's experience is
+    pooled: on simple_spread each update trains the one network on 3x the
+    samples). The critic still knows whose value it estimates: its input lists
+    the seat's own observation and action first. Off: one network per seat, as
+    in the paper."""
     gumbel_temperature: float = 1.0
     """Temperature of the Gumbel-softmax (discrete actions)."""
     continuous_actions: bool = False
@@ -131,9 +142,12 @@ class MADDPG:
         n, o, a, h = vec.n_agents, vec.obs_max, vec.act_max, cfg.hidden
         self.cfg, self.n, self.centralised = cfg, n, centralised
         self.continuous = vec.continuous
-        self.actor = StackedMLP(n, (o, h, h, a)).to(device)
+        roles = list(dict.fromkeys(vec.roles))
+        seat_net = [roles.index(r) for r in vec.roles] if cfg.share_parameters else None
+        nets = len(roles) if cfg.share_parameters else n
+        self.actor = StackedMLP(nets, (o, h, h, a), seat_net=seat_net).to(device)
         critic_in = n * (o + a) if centralised else o + a
-        self.critic = StackedMLP(n, (critic_in, h, h, 1)).to(device)
+        self.critic = StackedMLP(nets, (critic_in, h, h, 1), seat_net=seat_net).to(device)
         self.actor_target = copy.deepcopy(self.actor)
         self.critic_target = copy.deepcopy(self.critic)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
@@ -141,6 +155,10 @@ class MADDPG:
         self.mask = torch.as_tensor(vec.action_mask(), device=device)  # [N, A]
         # eye[i, :, j, :] = 1 where critic i looks at seat j == i: its own action.
         self.eye = torch.eye(n, device=device)[:, None, :, None]
+        # own_first[i] = (i, the other seats in order): the order critic i reads seats in.
+        self.own_first = torch.as_tensor(
+            [[i, *(j for j in range(n) if j != i)] for i in range(n)], device=device
+        )
         self.ou = torch.zeros(vec.n_envs, n, a, device=device)
         self.updates = 0
 
@@ -189,12 +207,16 @@ class MADDPG:
 
         ``obs`` is ``[B, N, o]``; ``joint_act`` is ``[N, B, N, a]``: critic ``i``'s
         view of the joint action (the actor update swaps in seat ``i``'s own new
-        action). MADDPG: ``(o_1..o_N, a_1..a_N)``; DDPG: ``(o_i, a_i)``.
+        action). MADDPG: every observation, then every action, seat ``i``'s
+        first (``o_i, o_-i, a_i, a_-i``), so a critic shared by several seats
+        knows whose value it gives; DDPG: ``(o_i, a_i)``.
         """
         n, b = self.n, obs.shape[0]
         if self.centralised:
-            joint_obs = obs.reshape(1, b, -1).expand(n, b, -1)
-            return torch.cat([joint_obs, joint_act.reshape(n, b, -1)], dim=-1)
+            joint_obs = obs[:, self.own_first].transpose(0, 1).reshape(n, b, -1)
+            order = self.own_first[:, None, :, None].expand_as(joint_act)
+            joint = joint_act.gather(2, order).reshape(n, b, -1)
+            return torch.cat([joint_obs, joint], dim=-1)
         own_act = joint_act.diagonal(dim1=0, dim2=2).permute(2, 0, 1)  # [N, B, a]
         return torch.cat([obs.transpose(0, 1), own_act], dim=-1)
 
@@ -258,7 +280,7 @@ class MADDPG:
 
     def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         head = "tanh" if self.continuous else "logits"
-        return dict(self.actor.state_dict()), {"head": head, "hidden": [self.cfg.hidden] * 2}
+        return per_seat_state_dict(self.actor), {"head": head, "hidden": [self.cfg.hidden] * 2}
 
 
 def run(request: TrainRequest) -> TrainSummary:

@@ -9,6 +9,7 @@ wall time until the greedy return first reached ``--threshold`` (-50).
     .venv/bin/python bench/mpe_spread.py --algos maddpg masac --steps 200000
     PYTHONPATH=. /tmp/agile-venv/bin/python bench/mpe_spread.py --algos agilerl agilerl-our-recipe
     .venv/bin/python bench/mpe_spread.py --log maddpg=OUT/training/log.csv  # report a run
+    .venv/bin/python bench/mpe_spread.py --package maddpg=OUT  # final policy, 1,000 episodes
 
 AgileRL runs with its documented MADDPG setup for MPE (its tutorial's
 hyperparameters and 8 ``AsyncPettingZooVecEnv`` envs), without evolutionary
@@ -63,6 +64,38 @@ def ours(algo: str, steps: int, seed: int, out: Path) -> list[dict[str, Any]]:
     package = out / f"{algo}-{seed}"
     train(algo, ENV, steps=steps, out=package, seed=seed, device="cpu", progress=False)
     return read_log(package / "training" / "log.csv")
+
+
+def package_return(package: Path, episodes: int, seed: int = 777) -> tuple[float, float]:
+    """Mean greedy team return of a trained package's actors and its 95% half-width.
+
+    The in-training evaluations use 32 episodes (a standard error of about 1.5),
+    too few to call a target met or missed near the line; this uses many more,
+    on seeds no training evaluation saw.
+    """
+    import json
+
+    import torch
+
+    from agents.common.mpe_loop import evaluate, team_return
+    from agents.common.stacked import StackedMLP
+    from agents.common.vec_mpe import VecMPE
+    from arena.registry import get_env
+
+    meta = json.loads((package / "policy.json").read_text())
+    if meta["head"] != "logits":
+        raise SystemExit(f"{package}: only discrete-action packages are evaluated here")
+    n, h = len(meta["seats"]), meta["hidden"]
+    actor = StackedMLP(n, (meta["obs_max"], *h, max(meta["act_dims"])))
+    actor.load_state_dict(torch.load(package / "policy.pt", weights_only=True))
+    vec = VecMPE(get_env(ENV), 50, seed=seed)
+
+    def greedy(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return actor(torch.as_tensor(obs).transpose(0, 1)).argmax(-1).T.numpy()
+
+    team = team_return(vec, evaluate(vec, greedy, episodes))
+    return float(team.mean()), float(1.96 * team.std(ddof=1) / np.sqrt(len(team)))
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -180,6 +213,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=-50.0)
     parser.add_argument("--out", type=Path, default=Path("/tmp/arena-bench-spread"))
     parser.add_argument("--log", nargs="*", default=[], help="NAME=log.csv of a finished run")
+    parser.add_argument("--package", nargs="*", default=[], help="NAME=DIR of a trained package")
+    parser.add_argument("--final-episodes", type=int, default=1000)
     args = parser.parse_args()
     lines = []
     for algo in args.algos:
@@ -200,6 +235,14 @@ def main() -> None:
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(lines))
+    if args.package:
+        print(f"\nFinal greedy policies, {args.final_episodes} fresh seeded episodes:")
+        print("| package | team return | 95% CI |")
+        print("| --- | --- | --- |")
+    for item in args.package:
+        name, path = item.split("=", 1)
+        mean, half = package_return(Path(path), args.final_episodes)
+        print(f"| {name} | {mean:.1f} | {mean - half:.1f} to {mean + half:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

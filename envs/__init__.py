@@ -14,6 +14,7 @@ from arena.registry import get_env
 
 __all__ = ["available", "make", "make_parallel", "missing_requirements"]
 
+
 def missing_requirements(env_id: str) -> tuple[str, ...]:
     """Return the import names ``env_id`` needs that are not installed.
 

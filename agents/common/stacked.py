@@ -22,15 +22,29 @@ class StackedMLP(nn.Module):
     """``N`` MLPs ``in -> hidden... -> out`` with ReLU between layers, evaluated together.
 
     Args:
-        n: number of agents (stacked networks).
+        n: number of stacked networks (one per agent, or one per role when shared).
         sizes: layer widths, e.g. ``(obs, 64, 64, act)``.
         out_scale: scales the last layer's initial weights (small outputs at
             the start keep early policies near uniform / centred).
+        seat_net: the network of each seat, to share parameters; ``None``: seat
+            ``i`` has network ``i``.
     """
 
-    def __init__(self, n: int, sizes: Sequence[int], *, out_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        n: int,
+        sizes: Sequence[int],
+        *,
+        out_scale: float = 1.0,
+        seat_net: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
         self.n, self.sizes = n, tuple(sizes)
+        # Parameter sharing: seat s is evaluated by network seat_net[s] (e.g. its
+        # role), so seats of one role pool their gradients into one set of weights.
+        self.shared = seat_net is not None
+        index = torch.as_tensor(list(seat_net) if seat_net is not None else range(n))
+        self.register_buffer("seat_net", index, persistent=False)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
@@ -44,9 +58,11 @@ class StackedMLP(nn.Module):
             self.biases.append(nn.Parameter(b))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x: [N, B, in] -> [N, B, out]``."""
+        """``x: [S, B, in] -> [S, B, out]``, one row per seat (``S = N`` unless shared)."""
         last = len(self.weights) - 1
         for k, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            if self.shared:  # [N, ...] -> [S, ...]; the gather's backward sums per network
+                w, b = w.index_select(0, self.seat_net), b.index_select(0, self.seat_net)
             x = torch.baddbmm(b, x, w)
             if k < last:
                 x = torch.relu(x)
@@ -73,3 +89,12 @@ def clip_grad_norm_per_agent(params: Iterable[nn.Parameter], max_norm: float) ->
     scale = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
     for g in grads:
         g.mul_(scale.view(-1, *([1] * (g.dim() - 1))))
+
+
+def per_seat_state_dict(net: StackedMLP) -> dict[str, torch.Tensor]:
+    """The weights as ``S`` per-seat networks (shared ones repeated), which is the
+    layout the stand-alone players load whether or not training shared them."""
+    return {
+        name: value.index_select(0, net.seat_net) if net.shared else value
+        for name, value in net.state_dict().items()
+    }

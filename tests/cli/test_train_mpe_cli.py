@@ -35,6 +35,19 @@ def arena(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, err
 
 
+def train_tiny_spread(algo: str, tmp_path: Path, *extra: str) -> Path:
+    """Train ``algo`` on simple_spread for 1,200 steps with the tiny config; the package."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    out = tmp_path / "pkg"
+    code, _, err = arena(
+        "train", algo, "--env", "simple_spread_v3", "--steps", "1200",
+        "--out", str(out), "--config", str(config), "--no-progress", *extra,
+    )  # fmt: skip
+    assert code == 0, err
+    return out
+
+
 @pytest.fixture(scope="module")
 def tag_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tag")
@@ -135,23 +148,7 @@ def test_resume_continues_from_the_checkpoint(tag_package: Path, tmp_path: Path)
 
 @pytest.mark.parametrize("algo", ["masac", "sac", "ddpg"])
 def test_other_algorithms_write_packages_that_check(algo: str, tmp_path: Path) -> None:
-    config = tmp_path / "tiny.toml"
-    config.write_text(TINY)
-    out = tmp_path / "pkg"
-    code, _, err = arena(
-        "train",
-        algo,
-        "--env",
-        "simple_spread_v3",
-        "--steps",
-        "1200",
-        "--out",
-        str(out),
-        "--config",
-        str(config),
-        "--no-progress",
-    )
-    assert code == 0, err
+    out = train_tiny_spread(algo, tmp_path)
     code, out_text, err = arena("agent", "check", str(out))
     assert code == 0, out_text + err
     kind = "sac" if "sac" in algo else "maddpg"
@@ -223,3 +220,21 @@ def test_leaderboard_shows_cooperative_team_return_with_interval() -> None:
     assert row["team_return"] < -40  # random play on simple_spread
     code, out, _ = arena("leaderboard", "--env", "simple_spread_v3")
     assert "team return" in out
+
+
+def test_tensorboard_scalars_match_the_csv(tmp_path: Path) -> None:
+    event_accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator"
+    )
+    out = train_tiny_spread("maddpg", tmp_path, "--tensorboard")
+    with (out / "training" / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    events = event_accumulator.EventAccumulator(str(out / "training" / "tensorboard"))
+    events.Reload()
+    logged = events.Tags()["scalars"]
+    assert {"team_return", "eval_team_return", "steps_per_s"} <= set(logged)
+    team = events.Scalars("eval_team_return")
+    assert [e.step for e in team] == [int(r["step"]) for r in rows if r["eval_team_return"]]
+    assert [round(e.value, 3) for e in team] == [
+        round(float(r["eval_team_return"]), 3) for r in rows if r["eval_team_return"]
+    ]

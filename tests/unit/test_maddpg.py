@@ -19,9 +19,12 @@ from arena.registry import get_env  # noqa: E402
 from arena.training import TrainRequest  # noqa: E402
 
 
-def _learner(env_id: str, *, centralised: bool, continuous: bool = False) -> tuple[MADDPG, VecMPE]:
+def _learner(
+    env_id: str, *, centralised: bool, continuous: bool = False, share: bool = False
+) -> tuple[MADDPG, VecMPE]:
     vec = VecMPE(get_env(env_id), 2, seed=0, continuous=continuous)
-    return MADDPG(Config(), vec, centralised=centralised, device="cpu"), vec
+    cfg = Config(share_parameters=share)
+    return MADDPG(cfg, vec, centralised=centralised, device="cpu"), vec
 
 
 def _batch(vec: VecMPE, b: int = 8) -> tuple[torch.Tensor, ...]:
@@ -45,11 +48,37 @@ def test_centralised_critic_sees_joint_obs_action_and_actor_only_its_own() -> No
     obs, act, *_ = _batch(vec)
     x = learner.critic_input(obs, act.unsqueeze(0).expand(n, *act.shape))
     assert x.shape == (n, 8, n * (o + a))
-    # Every critic gets the same joint input: all observations, then all actions.
-    assert torch.equal(x[0], x[3])
+    # Every critic gets all observations, then all actions, its own seat's first.
     assert torch.equal(x[0, :, : n * o], obs.reshape(8, -1))
     assert torch.equal(x[0, :, n * o :], act.reshape(8, -1))
+    order = [2, 0, 1, 3]
+    assert torch.equal(x[2, :, : n * o], obs[:, order].reshape(8, -1))
+    assert torch.equal(x[2, :, n * o :], act[:, order].reshape(8, -1))
     assert learner.act(obs, explore=True).shape == (8, n, a)
+
+
+def test_shared_parameters_one_network_per_role_trained_by_every_seat() -> None:
+    # simple_tag: 3 predators ("adversary") and 1 prey ("agent"): two networks each.
+    learner, vec = _learner("simple_tag_v3", centralised=True, share=True)
+    assert learner.actor.weights[0].shape == (2, 16, 64)
+    assert learner.critic.weights[0].shape == (2, 4 * (16 + 5), 64)
+    obs, act, *_ = _batch(vec)
+    # The predators' shared actor gives the same action to the same observation.
+    same = obs[:, :1].expand(-1, 4, -1)
+    logits = learner._logits(learner.actor, same)
+    assert torch.equal(logits[0], logits[2]) and not torch.equal(logits[0], logits[3])
+    # A shared critic still tells seats apart: their inputs put their own seat first.
+    q = learner.q(learner.critic, obs, act.unsqueeze(0).expand(4, *act.shape))
+    assert not torch.allclose(q[0], q[1])
+    before = [w.detach().clone() for w in learner.actor.weights]
+    learner.update(tuple(_batch(vec, 16)))  # type: ignore[arg-type]
+    moved = zip(before, learner.actor.weights, strict=True)
+    assert all(bool((w1.detach() != w0).any()) for w0, w1 in moved)
+    # The package holds one actor per seat, so the stand-alone player needs no change.
+    weights, _ = learner.export()
+    assert weights["weights.0"].shape == (4, 16, 64)
+    assert torch.equal(weights["weights.0"][0], weights["weights.0"][2])
+    assert torch.equal(weights["weights.0"][3], learner.actor.weights[0][1])
 
 
 def test_independent_critic_sees_only_its_own_obs_action() -> None:
