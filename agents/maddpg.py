@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from agents.common.centralised import joint_critic_input, own_first_order
 from agents.common.joint_replay import JointBatch
 from agents.common.mpe_loop import LoopSettings, run_loop, supports_mpe
 from agents.common.stacked import (
@@ -155,10 +156,7 @@ class MADDPG:
         self.mask = torch.as_tensor(vec.action_mask(), device=device)  # [N, A]
         # eye[i, :, j, :] = 1 where critic i looks at seat j == i: its own action.
         self.eye = torch.eye(n, device=device)[:, None, :, None]
-        # own_first[i] = (i, the other seats in order): the order critic i reads seats in.
-        self.own_first = torch.as_tensor(
-            [[i, *(j for j in range(n) if j != i)] for i in range(n)], device=device
-        )
+        self.own_first = own_first_order(n, device)  # the order critic i reads seats in
         self.ou = torch.zeros(vec.n_envs, n, a, device=device)
         self.updates = 0
 
@@ -211,12 +209,8 @@ class MADDPG:
         first (``o_i, o_-i, a_i, a_-i``), so a critic shared by several seats
         knows whose value it gives; DDPG: ``(o_i, a_i)``.
         """
-        n, b = self.n, obs.shape[0]
         if self.centralised:
-            joint_obs = obs[:, self.own_first].transpose(0, 1).reshape(n, b, -1)
-            order = self.own_first[:, None, :, None].expand_as(joint_act)
-            joint = joint_act.gather(2, order).reshape(n, b, -1)
-            return torch.cat([joint_obs, joint], dim=-1)
+            return joint_critic_input(obs, joint_act, self.own_first)
         own_act = joint_act.diagonal(dim1=0, dim2=2).permute(2, 0, 1)  # [N, B, a]
         return torch.cat([obs.transpose(0, 1), own_act], dim=-1)
 

@@ -30,9 +30,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from agents.common.centralised import joint_critic_input, own_first_order
 from agents.common.joint_replay import JointBatch
 from agents.common.mpe_loop import LoopSettings, run_loop, supports_mpe
-from agents.common.stacked import StackedMLP, clip_grad_norm_per_agent, soft_update
+from agents.common.stacked import (
+    StackedMLP,
+    clip_grad_norm_per_agent,
+    per_seat_state_dict,
+    soft_update,
+)
 from agents.common.vec_mpe import VecMPE
 from arena.specs import EnvSpec
 from arena.training import TrainRequest, TrainSummary, build_config
@@ -75,6 +81,9 @@ class Config:
     """Envs stepped in lockstep."""
     max_cycles: int = 25
     """Episode length (MPE's time limit, a truncation: targets bootstrap through it)."""
+    share_parameters: bool = False
+    """Seats of one role share one actor and one pair of twin critics (see
+    :class:`agents.maddpg.Config`); each seat keeps its own temperature."""
     grad_clip: float = 1.0
     """Per-agent gradient-norm clip of critics and actors."""
     continuous_actions: bool = False
@@ -111,12 +120,18 @@ class SAC:
         n, o, a, h = vec.n_agents, vec.obs_max, vec.act_max, cfg.hidden
         self.cfg, self.n, self.centralised = cfg, n, centralised
         self.continuous = vec.continuous
-        self.actor = StackedMLP(n, (o, h, h, 2 * a if self.continuous else a)).to(device)
+        roles = list(dict.fromkeys(vec.roles))
+        net = [roles.index(r) if cfg.share_parameters else i for i, r in enumerate(vec.roles)]
+        nets = len(roles) if cfg.share_parameters else n
+        out = 2 * a if self.continuous else a
+        self.actor = StackedMLP(nets, (o, h, h, out), seat_net=net).to(device)
         if self.continuous:  # Q(o.., a..) -> scalar
             critic_in, critic_out = (n * (o + a), 1) if centralised else (o + a, 1)
         else:  # Q(o.., a_-i) -> one value per own action
             critic_in, critic_out = (n * (o + a), a) if centralised else (o, a)
-        self.critic = StackedMLP(2 * n, (critic_in, h, h, critic_out)).to(device)  # twins
+        twins = net + [nets + k for k in net]  # [first critics of every seat, second critics]
+        self.critic = StackedMLP(2 * nets, (critic_in, h, h, critic_out), seat_net=twins)
+        self.critic.to(device)
         self.critic_target = copy.deepcopy(self.critic)
         self.log_alpha = torch.full((n,), math.log(cfg.init_alpha), device=device)
         self.log_alpha.requires_grad_(True)
@@ -125,6 +140,7 @@ class SAC:
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.alpha_lr)
         self.mask = torch.as_tensor(vec.action_mask(), device=device)  # [N, A]
         self.eye = torch.eye(n, device=device)[:, None, :, None]
+        self.own_first = own_first_order(n, device)  # the order critic i reads seats in
         dims = torch.as_tensor(vec.act_dims, dtype=torch.float32, device=device)
         if self.continuous:
             self.target_entropy = -dims * cfg.target_entropy_scale / 0.3
@@ -188,9 +204,7 @@ class SAC:
         if not self.continuous:
             joint_act = joint_act * (1.0 - self.eye)
         if self.centralised:
-            x = torch.cat(
-                [obs.reshape(1, b, -1).expand(n, b, -1), joint_act.reshape(n, b, -1)], dim=-1
-            )
+            x = joint_critic_input(obs, joint_act, self.own_first)
         elif self.continuous:
             own = joint_act.diagonal(dim1=0, dim2=2).permute(2, 0, 1)
             x = torch.cat([obs.transpose(0, 1), own], dim=-1)
@@ -285,7 +299,7 @@ class SAC:
 
     def export(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         head = "gaussian" if self.continuous else "logits"
-        return dict(self.actor.state_dict()), {"head": head, "hidden": [self.cfg.hidden] * 2}
+        return per_seat_state_dict(self.actor), {"head": head, "hidden": [self.cfg.hidden] * 2}
 
 
 def run(request: TrainRequest) -> TrainSummary:

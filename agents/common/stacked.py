@@ -42,8 +42,8 @@ class StackedMLP(nn.Module):
         self.n, self.sizes = n, tuple(sizes)
         # Parameter sharing: seat s is evaluated by network seat_net[s] (e.g. its
         # role), so seats of one role pool their gradients into one set of weights.
-        self.shared = seat_net is not None
         index = torch.as_tensor(list(seat_net) if seat_net is not None else range(n))
+        self.shared = not torch.equal(index, torch.arange(n))
         self.register_buffer("seat_net", index, persistent=False)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()

@@ -105,3 +105,20 @@ def test_greedy_discrete_actions_are_one_hot_and_legal() -> None:
 def test_config_error_names_file_and_key() -> None:
     with pytest.raises(ArenaError, match=r"^sac.toml: key 'tau': expected float, got \[1\]$"):
         build_config(Config, {"tau": [1]}, "sac.toml")
+
+
+def test_masac_shared_parameters_pool_each_role() -> None:
+    vec = VecMPE(get_env("simple_tag_v3"), 2, seed=0)
+    learner = SAC(Config(share_parameters=True), vec, centralised=True, device="cpu")
+    # Two roles: two actors, and two pairs of twin critics, for four seats.
+    assert learner.actor.weights[0].shape[0] == 2
+    assert learner.critic.weights[0].shape[0] == 4
+    obs = torch.randn(8, 4, vec.obs_max)
+    act = torch.nn.functional.one_hot(torch.randint(0, 5, (8, 4)), 5).float()
+    q = learner.q(learner.critic, obs, act.unsqueeze(0).expand(4, *act.shape))
+    assert q.shape == (2, 4, 8, 5)
+    # The predators share a critic, yet see themselves first, so their values differ.
+    assert not torch.allclose(q[0, 0], q[0, 1])
+    weights, _ = learner.export()
+    assert weights["weights.0"].shape[0] == 4
+    assert torch.equal(weights["weights.0"][0], weights["weights.0"][1])
