@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -32,7 +32,13 @@ import torch.nn.functional as F
 
 from agents.common.centralised import joint_critic_input, own_first_order
 from agents.common.joint_replay import JointBatch
-from agents.common.mpe_loop import LoopSettings, run_loop, supports_mpe
+from agents.common.mpe_loop import (
+    SHARED_PRESET,
+    LoopSettings,
+    load_preset_config,
+    run_loop,
+    supports_mpe,
+)
 from agents.common.stacked import (
     StackedMLP,
     clip_grad_norm_per_agent,
@@ -41,7 +47,7 @@ from agents.common.stacked import (
 )
 from agents.common.vec_mpe import VecMPE
 from arena.specs import EnvSpec
-from arena.training import TrainRequest, TrainSummary, build_config
+from arena.training import TrainRequest, TrainSummary
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
@@ -51,6 +57,9 @@ class Config:
     """SAC / MASAC hyperparameters; the loop settings match :mod:`agents.maddpg`'s
     ``fast`` preset (measured on simple_spread)."""
 
+    preset: Literal["fast", "shared"] = "fast"
+    """``fast``: the values below. ``shared``: with ``share_parameters`` and 2x128
+    layers, as maddpg's ``shared`` preset. Keys in the config file override it."""
     actor_lr: float = 1e-3
     """Adam step size of the actors."""
     critic_lr: float = 1e-3
@@ -99,6 +108,14 @@ class Config:
     """Env steps between checkpoints (and one at the end)."""
     threads: int = 1
     """torch threads (1: on shared CPUs, two threads were 4-10x slower)."""
+
+
+PRESETS: dict[str, dict[str, Any]] = {"fast": {}, "shared": SHARED_PRESET}
+
+
+def load_config(values: dict[str, Any], source: str) -> Config:
+    """The preset's values, overridden by the file's (each checked by ``build_config``)."""
+    return load_preset_config(Config, PRESETS, values, source)
 
 
 def supports(name: str, spec: EnvSpec) -> str | None:
@@ -304,7 +321,7 @@ class SAC:
 
 def run(request: TrainRequest) -> TrainSummary:
     """``arena train masac|sac``: train every seat of the env, write the package."""
-    cfg = build_config(Config, request.config, request.config_source)
+    cfg = load_config(dict(request.config), request.config_source)
     centralised = request.algo == "masac"
     settings = LoopSettings.from_config(cfg)
     what = "multi-agent SAC (centralised twin critics)" if centralised else "independent SAC"

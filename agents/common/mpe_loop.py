@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from agents.common.package import copy_player, default_name, default_version, wr
 from agents.common.vec_mpe import VecMPE
 from arena.registry import get_env
 from arena.specs import EnvSpec
-from arena.training import TrainRequest, TrainSummary
+from arena.training import TrainRequest, TrainSummary, build_config
 
 COOPERATIVE = ("simple_spread_v3", "simple_speaker_listener_v4", "simple_reference_v3")
 PLAYER = "actor_player"
@@ -79,6 +79,24 @@ class LoopSettings:
     def from_config(cls, config: Any) -> LoopSettings:
         """Take the loop's fields from an algorithm's config (they share the names)."""
         return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
+
+
+C = TypeVar("C")
+
+SHARED_PRESET: dict[str, Any] = {"share_parameters": True, "hidden": 128}
+"""The ``shared`` preset of maddpg and masac: one actor and critic per role, 2x128
+layers. On simple_spread it reached the 1M-step target that per-seat 2x64
+networks missed (bench/RESULTS.md, section mpe_spread)."""
+
+
+def load_preset_config(
+    config_class: type[C], presets: dict[str, dict[str, Any]], values: dict[str, Any], source: str
+) -> C:
+    """The config file's ``preset`` values, overridden by the file's own keys (all
+    checked by ``build_config``: an unknown key or a wrong type names the file and key)."""
+    checked = build_config(config_class, values, source)
+    preset: str = checked.preset  # type: ignore[attr-defined]
+    return build_config(config_class, {**presets[preset], **values}, source)
 
 
 def supports_mpe(name: str, spec: EnvSpec) -> str | None:

@@ -166,6 +166,8 @@ def test_presets_fill_defaults_and_file_keys_win() -> None:
     ref = load_config({"preset": "reference"}, "f")
     assert (ref.actor_lr, ref.n_envs, ref.train_every) == (1e-2, 1, 100)
     assert load_config({"preset": "reference", "n_envs": 4}, "f").n_envs == 4
+    shared = load_config({"preset": "shared"}, "f")
+    assert (shared.share_parameters, shared.hidden, shared.actor_lr) == (True, 128, 1e-3)
 
 
 @pytest.mark.slow  # about 70 s of CPU, several minutes on a shared machine

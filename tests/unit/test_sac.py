@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from agents.common.joint_replay import JointReplay  # noqa: E402
 from agents.common.vec_mpe import VecMPE  # noqa: E402
-from agents.sac import SAC, Config  # noqa: E402
+from agents.sac import SAC, Config, load_config  # noqa: E402
 from arena.errors import ArenaError  # noqa: E402
 from arena.registry import get_env  # noqa: E402
 from arena.training import build_config  # noqa: E402
@@ -122,3 +122,12 @@ def test_masac_shared_parameters_pool_each_role() -> None:
     weights, _ = learner.export()
     assert weights["weights.0"].shape[0] == 4
     assert torch.equal(weights["weights.0"][0], weights["weights.0"][1])
+
+
+def test_shared_preset_and_file_keys_win() -> None:
+    cfg = load_config({"preset": "shared"}, "f")
+    assert (cfg.share_parameters, cfg.hidden) == (True, 128)
+    assert load_config({"preset": "shared", "hidden": 64}, "f").hidden == 64
+    assert load_config({}, "f").share_parameters is False
+    with pytest.raises(ArenaError, match=r"^f: key 'preset': expected one of"):
+        load_config({"preset": "reference"}, "f")
