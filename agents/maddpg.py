@@ -31,6 +31,7 @@ from agents.common.joint_replay import JointBatch
 from agents.common.mpe_loop import (
     SHARED_PRESET,
     LoopSettings,
+    follow_lr_schedule,
     load_preset_config,
     run_loop,
     supports_mpe,
@@ -61,6 +62,9 @@ class Config:
     """Adam step size of the actors (reference 1e-2; 1e-2 diverged with 16 envs)."""
     critic_lr: float = 1e-3
     """Adam step size of the critics (reference 1e-2)."""
+    final_lr_fraction: float = 1.0
+    """The learning rates fall linearly to this fraction of ``actor_lr`` and
+    ``critic_lr`` over the run's updates (1.0: constant, as in the reference)."""
     gamma: float = 0.95
     """Discount. Short (25-step) episodes want a short horizon."""
     tau: float = 0.01
@@ -145,9 +149,18 @@ class MADDPG:
         device: where the networks live.
     """
 
-    def __init__(self, cfg: Config, vec: VecMPE, *, centralised: bool, device: str) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        vec: VecMPE,
+        *,
+        centralised: bool,
+        device: str,
+        total_updates: int = 1,
+    ) -> None:
         n, o, a, h = vec.n_agents, vec.obs_max, vec.act_max, cfg.hidden
         self.cfg, self.n, self.centralised = cfg, n, centralised
+        self.total_updates = total_updates
         self.continuous = vec.continuous
         roles = list(dict.fromkeys(vec.roles))
         seat_net = [roles.index(r) for r in vec.roles] if cfg.share_parameters else None
@@ -226,6 +239,7 @@ class MADDPG:
     def update(self, batch: JointBatch) -> None:
         cfg, n = self.cfg, self.n
         obs, act, rew, next_obs, term = batch
+        follow_lr_schedule(self)
         same = act.unsqueeze(0).expand(n, *act.shape)  # every critic sees the stored actions
 
         # Critic: y_i = r_i + gamma (1 - d) Q'_i(o', mu'_1(o'_1), ..., mu'_N(o'_N)).
@@ -293,7 +307,13 @@ def run(request: TrainRequest) -> TrainSummary:
         request,
         settings=settings,
         config=cfg,
-        make_learner=lambda vec: MADDPG(cfg, vec, centralised=centralised, device=request.device),
+        make_learner=lambda vec: MADDPG(
+            cfg,
+            vec,
+            centralised=centralised,
+            device=request.device,
+            total_updates=settings.updates(request.steps),
+        ),
         kind="maddpg",
         description=f"{what}, {request.steps} env steps on {request.env_id}",
     )

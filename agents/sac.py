@@ -35,6 +35,7 @@ from agents.common.joint_replay import JointBatch
 from agents.common.mpe_loop import (
     SHARED_PRESET,
     LoopSettings,
+    follow_lr_schedule,
     load_preset_config,
     run_loop,
     supports_mpe,
@@ -64,6 +65,9 @@ class Config:
     """Adam step size of the actors."""
     critic_lr: float = 1e-3
     """Adam step size of the twin critics."""
+    final_lr_fraction: float = 1.0
+    """The actor and critic learning rates fall linearly to this fraction over the
+    run's updates (1.0: constant)."""
     alpha_lr: float = 1e-3
     """Adam step size of each seat's log-temperature."""
     init_alpha: float = 0.1
@@ -133,9 +137,18 @@ class SAC:
         device: where the networks live.
     """
 
-    def __init__(self, cfg: Config, vec: VecMPE, *, centralised: bool, device: str) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        vec: VecMPE,
+        *,
+        centralised: bool,
+        device: str,
+        total_updates: int = 1,
+    ) -> None:
         n, o, a, h = vec.n_agents, vec.obs_max, vec.act_max, cfg.hidden
         self.cfg, self.n, self.centralised = cfg, n, centralised
+        self.total_updates = total_updates
         self.continuous = vec.continuous
         roles = list(dict.fromkeys(vec.roles))
         net = [roles.index(r) if cfg.share_parameters else i for i, r in enumerate(vec.roles)]
@@ -233,6 +246,7 @@ class SAC:
     def update(self, batch: JointBatch) -> None:
         cfg, n = self.cfg, self.n
         obs, act, rew, next_obs, term = batch
+        follow_lr_schedule(self)
         alpha = self.log_alpha.exp().detach()[:, None]  # [N, 1]
         stored = act.unsqueeze(0).expand(n, *act.shape)  # [N, B, N, a]
 
@@ -329,7 +343,13 @@ def run(request: TrainRequest) -> TrainSummary:
         request,
         settings=settings,
         config=cfg,
-        make_learner=lambda vec: SAC(cfg, vec, centralised=centralised, device=request.device),
+        make_learner=lambda vec: SAC(
+            cfg,
+            vec,
+            centralised=centralised,
+            device=request.device,
+            total_updates=settings.updates(request.steps),
+        ),
         kind="sac",
         description=f"{what}, {request.steps} env steps on {request.env_id}",
     )

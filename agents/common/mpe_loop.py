@@ -28,6 +28,7 @@ from agents.common.checkpoint import load_checkpoint, save_checkpoint
 from agents.common.joint_replay import JointBatch, JointReplay
 from agents.common.logger import TrainLogger
 from agents.common.package import copy_player, default_name, default_version, write_manifest
+from agents.common.schedules import decay_learning_rates
 from agents.common.vec_mpe import VecMPE
 from arena.registry import get_env
 from arena.specs import EnvSpec
@@ -80,6 +81,10 @@ class LoopSettings:
         """Take the loop's fields from an algorithm's config (they share the names)."""
         return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
 
+    def updates(self, steps: int) -> int:
+        """How many updates a run of ``steps`` env steps makes (learning-rate schedules)."""
+        return max(1, (steps - self.learning_starts) // self.train_every)
+
 
 C = TypeVar("C")
 
@@ -97,6 +102,19 @@ def load_preset_config(
     checked = build_config(config_class, values, source)
     preset: str = checked.preset  # type: ignore[attr-defined]
     return build_config(config_class, {**presets[preset], **values}, source)
+
+
+def follow_lr_schedule(learner: Any) -> None:
+    """Before update ``learner.updates`` of ``learner.total_updates``: set the actor
+    and critic learning rates by ``learner.cfg.final_lr_fraction`` (linear decay)."""
+    cfg = learner.cfg
+    if cfg.final_lr_fraction != 1.0:
+        decay_learning_rates(
+            [(learner.actor_opt, cfg.actor_lr), (learner.critic_opt, cfg.critic_lr)],
+            cfg.final_lr_fraction,
+            learner.updates,
+            learner.total_updates,
+        )
 
 
 def supports_mpe(name: str, spec: EnvSpec) -> str | None:

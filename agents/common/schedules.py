@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def linear(start: float, end: float, duration: int, step: int) -> float:
@@ -23,6 +24,17 @@ def exponential(start: float, end: float, duration: int, step: int) -> float:
         return end
     decay = math.exp(math.log(0.01) * max(step, 0) / duration)
     return end + (start - end) * decay
+
+
+def decay_learning_rates(
+    optimisers: list[tuple[Any, float]], final_fraction: float, done: int, total: int
+) -> None:
+    """Set each ``(optimiser, base_lr)`` to ``base_lr`` times a factor falling linearly
+    from 1 to ``final_fraction`` over ``total`` updates (``done`` so far)."""
+    factor = linear(1.0, final_fraction, total, done)
+    for optimiser, base in optimisers:
+        for group in optimiser.param_groups:
+            group["lr"] = base * factor
 
 
 def schedule(kind: str, start: float, end: float, duration: int, step: int) -> float:

@@ -191,3 +191,17 @@ def test_short_maddpg_run_beats_random_on_simple_spread(tmp_path: Path) -> None:
     # Random play scores about -79 (greedy untrained actors are worse, about -117).
     assert float(random_return.mean()) < -70
     assert summary.metrics["eval_team_return"] > float(random_return.mean()) + 10
+
+
+def test_learning_rates_fall_linearly_to_the_final_fraction() -> None:
+    vec = VecMPE(get_env("simple_spread_v3"), 2, seed=0)
+    cfg = Config(final_lr_fraction=0.1)
+    learner = MADDPG(cfg, vec, centralised=True, device="cpu", total_updates=4)
+    batch = tuple(_batch(vec, 16))
+    seen = []
+    for _ in range(6):
+        learner.update(batch)  # type: ignore[arg-type]
+        seen.append(learner.actor_opt.param_groups[0]["lr"] / cfg.actor_lr)
+    # Update k runs at 1 - 0.9 k / 4, then stays at 0.1.
+    assert seen == pytest.approx([1.0, 0.775, 0.55, 0.325, 0.1, 0.1])
+    assert learner.critic_opt.param_groups[0]["lr"] == pytest.approx(0.1 * cfg.critic_lr)
