@@ -7,6 +7,8 @@ Reports the return at the end and at 200k/1M when reached, env steps/s, and the
 wall time until the greedy return first reached ``--threshold`` (-50).
 
     .venv/bin/python bench/mpe_spread.py --algos maddpg masac --steps 200000
+    .venv/bin/python bench/mpe_spread.py --algos maddpg --steps 1000000 \
+        --config bench/mpe_configs/shared.toml
     PYTHONPATH=. /tmp/agile-venv/bin/python bench/mpe_spread.py --algos agilerl agilerl-our-recipe
     .venv/bin/python bench/mpe_spread.py --log maddpg=OUT/training/log.csv  # report a run
     .venv/bin/python bench/mpe_spread.py --package maddpg=OUT  # final policy, 1,000 episodes
@@ -58,11 +60,22 @@ def report(name: str, rows: list[dict[str, Any]], threshold: float) -> str:
     )
 
 
-def ours(algo: str, steps: int, seed: int, out: Path) -> list[dict[str, Any]]:
+def ours(
+    algo: str, steps: int, seed: int, out: Path, config: Path | None = None
+) -> list[dict[str, Any]]:
     from arena.training import train
 
-    package = out / f"{algo}-{seed}"
-    train(algo, ENV, steps=steps, out=package, seed=seed, device="cpu", progress=False)
+    package = out / f"{algo}-{seed}" if config is None else out / f"{algo}-{config.stem}-{seed}"
+    train(
+        algo,
+        ENV,
+        steps=steps,
+        out=package,
+        seed=seed,
+        device="cpu",
+        config_path=config,
+        progress=False,
+    )
     return read_log(package / "training" / "log.csv")
 
 
@@ -212,6 +225,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threshold", type=float, default=-50.0)
     parser.add_argument("--out", type=Path, default=Path("/tmp/arena-bench-spread"))
+    parser.add_argument("--config", type=Path, help="an arena train --config file for ours")
     parser.add_argument("--log", nargs="*", default=[], help="NAME=log.csv of a finished run")
     parser.add_argument("--package", nargs="*", default=[], help="NAME=DIR of a trained package")
     parser.add_argument("--final-episodes", type=int, default=1000)
@@ -222,7 +236,7 @@ def main() -> None:
             recipe = "ours" if algo == "agilerl-our-recipe" else "tutorial"
             rows = agilerl(args.steps, args.seed, recipe=recipe)
         else:
-            rows = ours(algo, args.steps, args.seed, args.out)
+            rows = ours(algo, args.steps, args.seed, args.out, args.config)
         lines.append(report(algo, rows, args.threshold))
         print(lines[-1], flush=True)
     for item in args.log:

@@ -205,3 +205,20 @@ def test_learning_rates_fall_linearly_to_the_final_fraction() -> None:
     # Update k runs at 1 - 0.9 k / 4, then stays at 0.1.
     assert seen == pytest.approx([1.0, 0.775, 0.55, 0.325, 0.1, 0.1])
     assert learner.critic_opt.param_groups[0]["lr"] == pytest.approx(0.1 * cfg.critic_lr)
+
+
+@pytest.mark.slow  # about 3 CPU minutes
+def test_shared_preset_passes_minus_40_within_100k_steps(tmp_path: Path) -> None:
+    # Per-seat networks (the default) are near -50 at 100k; bench/RESULTS.md, mpe_spread.
+    from agents.maddpg import run
+
+    request = TrainRequest(
+        algo="maddpg",
+        env_id="simple_spread_v3",
+        steps=100_000,
+        out=tmp_path / "pkg",
+        seed=0,
+        config={"preset": "shared", "eval_episodes": 64, "eval_interval": 100_000},
+        progress=False,
+    )
+    assert run(request).metrics["eval_team_return"] > -40
