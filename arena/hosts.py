@@ -14,19 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from arena.errors import ArenaError
+from arena.faults import AgentFault
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.sources import AgentLoadError, AgentSource, BoundedOutput
-
-
-class AgentFault(Exception):
-    """An agent failed; ``reason`` is one of the protocol's forfeit reasons."""
-
-    def __init__(self, reason: str, message: str, *, seat: str | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.seat = seat
 
 
 class Host(Protocol):

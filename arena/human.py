@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from arena.errors import ArenaError
-from arena.hosts import AgentFault, Host, HostPool
+from arena.faults import AgentFault
+from arena.hosts import Host, HostPool
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.result import AgentInfo, MatchResult

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from arena.errors import ArenaError
-from arena.hosts import AgentFault, Host, HostPool
+from arena.faults import AgentFault
+from arena.hosts import Host, HostPool
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.result import MatchResult, SeatResult

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from arena.hosts import AgentFault
+from arena.faults import AgentFault
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.sandbox.channel import (
