@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from arena.errors import ArenaError
+from arena.errors import ArenaError, environment_error
+from arena.textsafe import TEXT_LIMIT, clean_text
 
 app = typer.Typer(
     help="A competition arena for multi-agent reinforcement learning.",
@@ -43,21 +46,61 @@ class State:
     verbose: bool = False
 
 
+def _fail(message: str, detail: str | None) -> NoReturn:
+    # Plain writes: one unwrapped line a script can match, whatever the terminal width.
+    # Messages quote what agents and archives control (names, error texts): cleaned.
+    sys.stderr.write(f"error: {' '.join(clean_text(message).splitlines())}\n")
+    if State.verbose and detail:
+        sys.stderr.write(clean_text(detail).rstrip() + "\n")
+    raise typer.Exit(1)
+
+
+def _database_shown() -> str:
+    from arena.storage.db import default_url
+
+    url = State.db or default_url()
+    try:
+        from sqlalchemy import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the database"
+
+
 def _run(fn: Callable[[], T]) -> T:
-    """Call a library function; turn an ArenaError into one line and exit code 1."""
+    """Call a library function; turn its failure into one line and exit code 1.
+
+    An ArenaError is the input's fault; an OSError (a full disk, a read-only
+    folder) or a database that cannot be written is the machine's, named by its
+    path or the database URL. ``-v`` adds the detail: an agent's traceback, or
+    the arena's own for the machine's failures.
+    """
     try:
         return fn()
     except ArenaError as exc:
-        # Plain writes: one unwrapped line a script can match, whatever the terminal width.
-        message = " ".join(str(exc).splitlines())
-        sys.stderr.write(f"error: {message}\n")
-        if State.verbose and exc.detail:
-            sys.stderr.write(exc.detail.rstrip() + "\n")
-        raise typer.Exit(1) from None
+        _fail(str(exc), exc.detail)
+    except Exception as exc:
+        message = environment_error(
+            exc, db=_database_shown() if not isinstance(exc, OSError) else None
+        )
+        if message is None:
+            raise
+        _fail(message, traceback.format_exc())
 
 
 def _json(data: Any) -> None:
+    # ensure_ascii: control characters and lone surrogates leave as \u escapes
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _cell(value: Any) -> str:
+    """Stored or agent-made text for rich: no escape sequences, no rich markup."""
+    return escape(clean_text(str(value)))
+
+
+def _write(text: str, *, stream: Any = None) -> None:
+    """A plain line of text that may quote stored or agent-made text, cleaned."""
+    (stream or sys.stdout).write(clean_text(text, limit=max(TEXT_LIMIT, len(text))) + "\n")
 
 
 @app.callback()
@@ -135,13 +178,13 @@ def match_command(
     if as_json:
         _json(report.to_dict())
         return
-    table = Table(title=f"{env}: {games} game(s), seed {seed}")
+    table = Table(title=_cell(f"{env}: {games} game(s), seed {seed}"))
     for col in ("agent", "wins", "draws", "losses", "forfeits", "mean return"):
         table.add_column(col, justify="left" if col == "agent" else "right")
     for label, row in report.summary.items():
-        forfeits = ", ".join(f"{k} {v}" for k, v in row["forfeits"].items()) or "0"
+        forfeits = ", ".join(f"{_cell(k)} {v}" for k, v in row["forfeits"].items()) or "0"
         table.add_row(
-            label,
+            _cell(label),
             str(row["wins"]),
             str(row["draws"]),
             str(row["losses"]),
@@ -179,12 +222,14 @@ def crossplay_command(
     if as_json:
         _json([r.to_dict() for r in rows])
         return
-    table = Table(title=f"{env} cross-play: A = {agent_a}, B = {agent_b}, {games} game(s) each")
+    table = Table(
+        title=_cell(f"{env} cross-play: A = {agent_a}, B = {agent_b}, {games} game(s) each")
+    )
     for col in ("line-up", "mixed", "team return", "95% CI"):
         table.add_column(col, justify="left" if col == "line-up" else "right")
     for r in rows:
         ci = "-" if r.low is None else f"{r.low:.1f} to {r.high:.1f}"
-        table.add_row(r.lineup, "yes" if r.mixed else "no", f"{r.team_return:.2f}", ci)
+        table.add_row(_cell(r.lineup), "yes" if r.mixed else "no", f"{r.team_return:.2f}", ci)
     out.print(table)
 
 
@@ -205,14 +250,16 @@ def agent_check_command(
 
 
 def _print_check(report: Any) -> None:
-    out.print(f"ok: {report.name} {report.version} ({report.content_hash[:12]})")
+    out.print(_cell(f"ok: {report.name} {report.version} ({report.content_hash[:12]})"))
     for smoke in report.smoke:
         out.print(
-            f"  smoke match on {smoke['env']} as {smoke['role']}: "
-            f"{smoke['steps']} steps, no forfeit"
+            _cell(
+                f"  smoke match on {smoke['env']} as {smoke['role']}: "
+                f"{smoke['steps']} steps, no forfeit"
+            )
         )
     for env_id in report.envs_skipped:
-        out.print(f"  skipped {env_id}: not installed here (optional extra)")
+        out.print(_cell(f"  skipped {env_id}: not installed here (optional extra)"))
 
 
 @agent_app.command("submit")
@@ -231,9 +278,9 @@ def agent_submit_command(
     what = f"{report.name} {report.version} (sha256 {report.content_hash[:12]})"
     if report.stored:
         # Plain write: one unwrapped line, however long the path.
-        sys.stdout.write(f"submitted: {what} to {report.path}\n")
+        _write(f"submitted: {what} to {report.path}")
     else:
-        sys.stdout.write(f"already submitted: {what}\n")
+        _write(f"already submitted: {what}")
 
 
 @agent_app.command("list")
@@ -255,11 +302,11 @@ def agent_list_command(
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r.name,
-            r.version,
-            r.kind,
-            ", ".join(r.envs),
-            r.content_hash[:12],
+            _cell(r.name),
+            _cell(r.version),
+            _cell(r.kind),
+            _cell(", ".join(r.envs)),
+            _cell(r.content_hash[:12]),
             r.submitted_at.strftime("%Y-%m-%d %H:%M:%S"),
         )
     out.print(table)
@@ -322,8 +369,10 @@ def tournament_run_command(
         return
     verb = "resumed" if outcome.resumed else "ran"
     out.print(
-        f"{verb} '{outcome.name}' run {outcome.run}: {outcome.played} match(es) played, "
-        f"{outcome.already_stored} already stored, {outcome.planned} planned"
+        _cell(
+            f"{verb} '{outcome.name}' run {outcome.run}: {outcome.played} match(es) played, "
+            f"{outcome.already_stored} already stored, {outcome.planned} planned"
+        )
     )
     _print_board(rows, f"{outcome.name} ({outcome.env_id})")
 
@@ -351,11 +400,11 @@ def tournament_status_command(
         table.add_column(col, justify="right" if col in ("run", "played", "planned") else "left")
     for r in rows:
         table.add_row(
-            r["tournament"],
-            r["env"],
-            r["format"],
+            _cell(r["tournament"]),
+            _cell(r["env"]),
+            _cell(r["format"]),
             str(r["run"]),
-            r["status"],
+            _cell(r["status"]),
             str(r["played"]),
             str(r["planned"]),
             r["started_at"],
@@ -380,9 +429,7 @@ def tournament_schedule_command(
         _json(info.to_dict())
         return
     timing = f"every {info.every}" if info.cron is None else f'cron "{info.cron}" (UTC)'
-    sys.stdout.write(
-        f"scheduled '{info.tournament}': {timing}, next run at {_utc(info.next_run_at)}\n"
-    )
+    _write(f"scheduled '{info.tournament}': {timing}, next run at {_utc(info.next_run_at)}")
 
 
 @scheduler_app.command("run")
@@ -404,23 +451,27 @@ def scheduler_run_command(
             sys.stdout.write(json.dumps(r.to_dict()) + "\n")
         elif not as_json and r.ok:
             verb = "resumed" if r.resumed else "ran"
-            sys.stdout.write(
+            _write(
                 f"{verb} '{r.tournament}' run {r.run}: {r.played} match(es) played; "
-                f"next run at {_utc(r.next_run_at)}\n"
+                f"next run at {_utc(r.next_run_at)}"
             )
             for p in getattr(r, "placements", None) or []:
-                sys.stdout.write(
+                _write(
                     f"  placement {p.agent} {p.version}: {p.status}, {p.games} game(s), "
-                    f"sigma {p.sigma:.2f}\n"
+                    f"sigma {p.sigma:.2f}"
                 )
             if getattr(r, "placement_error", None):
-                sys.stderr.write(f"error: placement for '{r.tournament}': {r.placement_error}\n")
+                _write(
+                    f"error: placement for '{r.tournament}': {r.placement_error}",
+                    stream=sys.stderr,
+                )
         if not r.ok:
-            sys.stderr.write(
-                f"error: '{r.tournament}': {r.error}; next run at {_utc(r.next_run_at)}\n"
+            _write(
+                f"error: '{r.tournament}': {r.error}; next run at {_utc(r.next_run_at)}",
+                stream=sys.stderr,
             )
             if State.verbose and r.detail:
-                sys.stderr.write(r.detail.rstrip() + "\n")
+                _write(r.detail.rstrip(), stream=sys.stderr)
         sys.stdout.flush()  # a pipe (a service's log) would hold lines back
         sys.stderr.flush()
 
@@ -451,7 +502,7 @@ def _board(**kwargs: Any) -> list[Any]:
 
 
 def _print_board(rows: list[Any], title: str) -> None:
-    table = Table(title=title)
+    table = Table(title=_cell(title))
     # Cooperative envs' rows rank by mean team return (nothing to rate them against).
     team = any(getattr(r, "team_return", None) is not None for r in rows)
     for col in (
@@ -485,10 +536,10 @@ def _print_board(rows: list[Any], title: str) -> None:
             )
         table.add_row(
             str(r.rank),
-            r.env,
-            r.agent,
-            r.version,
-            r.kind,
+            _cell(r.env),
+            _cell(r.agent),
+            _cell(r.version),
+            _cell(r.kind),
             f"{r.mu:.2f}",
             f"{r.sigma:.2f}",
             f"{r.score:.2f}",
@@ -547,10 +598,14 @@ def train_command(
         return
     metrics = ", ".join(f"{k} {v:.3g}" for k, v in summary.metrics.items())
     out.print(
-        f"trained {algo} on {env} for {summary.steps} steps in {summary.seconds:.0f} s"
-        + (f": {metrics}" if metrics else "")
+        _cell(
+            f"trained {algo} on {env} for {summary.steps} steps in {summary.seconds:.0f} s"
+            + (f": {metrics}" if metrics else "")
+        )
     )
-    out.print(f"package: {summary.package_dir} (try: arena agent check {summary.package_dir})")
+    out.print(
+        _cell(f"package: {summary.package_dir} (try: arena agent check {summary.package_dir})")
+    )
 
 
 @app.command("leaderboard")
@@ -588,7 +643,8 @@ def _ask(prompt: str) -> str | None:
 
 
 def _show(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    """Game text for a person: boards, prompts, replays (stored agent text included), cleaned."""
+    _write(text)
     sys.stdout.flush()
 
 
@@ -686,7 +742,15 @@ def replay_command(
         _show(f"wrote {len(replay.frames)} frames to {gif}")
 
 
+def _stop(_signum: int, _frame: Any) -> None:
+    # A service manager's stop (or `kill`) unwinds like Ctrl-C: host pools close,
+    # so every sandbox is killed and its cgroups removed before the arena exits.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     app()
 
 

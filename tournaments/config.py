@@ -32,6 +32,7 @@ LIMIT_KEYS = (
     "memory_mb",
     "cpu_time_s",
     "max_processes",
+    "cpus",
     "reuse_process",
 )
 SCHEDULE_KEYS = ("every", "cron")
@@ -174,6 +175,7 @@ def load_tournament(path: Path) -> TournamentConfig:
             limits_table.get("max_processes", defaults.max_processes),
             1,
         ),
+        cpus=_positive(path, "[limits].cpus", limits_table.get("cpus", defaults.cpus)),
         reuse_process=_bool(
             path,
             "[limits].reuse_process",

@@ -40,6 +40,7 @@ from arena.sandbox.isolation import (
     UID_SPAN,
     in_cgroups_command,
     probe,
+    unreadable_for_others,
     warn_once,
     worker_command,
     worker_env,
@@ -124,6 +125,16 @@ class SandboxHost:
         isolation = probe()
         warn_once(isolation)
         _remove_stale_once()
+        assert self.source.package_dir is not None
+        if isolation.drop_uid:
+            closed = unreadable_for_others(self.source.package_dir)
+            if closed is not None:
+                raise AgentFault(
+                    "error",
+                    f"'{closed[0]}' in {self.source.package_dir} is not readable by other users "
+                    f"(mode {closed[1]:o}); sandboxed agents run under a user id of their own: "
+                    f"chmod -R o+rX {self.source.package_dir}",
+                )
         parent, child = socket.socketpair()
         if isolation.cgroups:
             self.group = cgroups.SandboxGroup.create(

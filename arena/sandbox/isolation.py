@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -191,6 +192,25 @@ def bwrap_args(package_dir: Path) -> list[str]:
         args += ["--ro-bind", str(path), str(path)]
     args += ["--remount-ro", "/", "--chdir", str(package_dir)]
     return args
+
+
+def unreadable_for_others(package_dir: Path) -> tuple[str, int] | None:
+    """The first file or folder of a package that the worker's uid could not read.
+
+    The worker runs under an unprivileged user id, so every file must be
+    readable by others (and every folder enterable): ``(relative path, mode)``.
+    """
+    for folder, dirs, files in os.walk(package_dir):
+        for name in [".", *dirs, *files]:
+            path = Path(folder) / name
+            try:
+                mode = path.lstat().st_mode
+            except OSError:
+                continue
+            need = 0o005 if stat.S_ISDIR(mode) else 0o004
+            if not stat.S_ISLNK(mode) and mode & need != need:
+                return str(path.relative_to(package_dir)), stat.S_IMODE(mode)
+    return None
 
 
 def worker_command(

@@ -639,3 +639,63 @@ def test_missing_protections_are_reported_once(tmp_path: Path) -> None:
     assert reported == [f"sandbox: not applied: {line}" for line in ISOLATION.missing]
     if ISOLATION.namespaces and not ISOLATION.drop_uid:
         assert "a dropped user id" in proc.stderr
+
+
+@needs_namespaces
+def test_package_unreadable_by_other_users_is_refused_by_name(tmp_path: Path) -> None:
+    """The worker runs under a uid of its own: a file only root may read is named, with
+    the fix, and the package forfeits ``error`` instead of failing obscurely."""
+    package = tmp_path / "packages" / "good-c4"
+    shutil.copytree(PACKAGES / "good-c4", package)
+    module = next(package.glob("*.py"))
+    module.chmod(0o600)
+    played = play_recorded(tmp_path, package)
+    assert_forfeit(
+        played,
+        "good-c4",
+        "error",
+        [f"'{module.name}' in {package} is not readable by other users (mode 600)",
+         f"chmod -R o+rX {package}"],
+    )  # fmt: skip
+
+
+@needs_namespaces
+def test_worker_sees_only_its_own_root(tmp_path: Path) -> None:
+    """Confidentiality: ARENA_HOME, the checkout, other packages and /etc/shadow do not
+    exist for the worker; it runs under an unprivileged uid with no capabilities."""
+    package = tmp_path / "packages" / "looker"
+    other = tmp_path / "packages" / "other-entrant"
+    other.mkdir(parents=True)
+    (other / "weights.bin").write_text("SECRET-WEIGHTS")
+    package.mkdir()
+    (package / "agent.toml").write_text(
+        '[agent]\nname = "looker"\nversion = "1.0"\nentry = "look:make_agent"\n'
+        'envs = ["connect_four_v3"]\n'
+    )
+    # Folders above the Python runtime exist (empty but for the path to it), so probe
+    # what lies beside it.
+    probes = [str(ROOT / "README.md"), str(ROOT / ".git"), str(ROOT / "tests"), str(other),
+              "/etc/shadow", "/etc/passwd", "/root/.bashrc", "/root/.pyenv/shims",
+              "/home", "/var/lib", "/sys/fs/cgroup",
+              os.environ.get("ARENA_HOME", str(ROOT / ".arena"))]  # fmt: skip
+    (package / "look.py").write_text(
+        textwrap.dedent(
+            f"""
+            import os
+            PROBES = {probes!r}
+
+            def make_agent(ctx):
+                seen = [p for p in PROBES if os.path.exists(p)]
+                status = open("/proc/self/status").read()
+                uid = [l.split()[1] for l in status.splitlines() if l.startswith("Uid:")][0]
+                caps = [l.split()[1] for l in status.splitlines() if l.startswith("CapEff:")][0]
+                raise RuntimeError(f"SEEN={{seen}} UID={{uid}} CAPS={{caps}}")
+            """
+        )
+    )
+    played = play_recorded(tmp_path, package)
+    text = played.seat("looker")["error_text"].strip().splitlines()[-1]
+    assert "SEEN=[]" in text, text
+    uid = int(text.split("UID=")[1].split()[0])
+    assert uid >= 200_000
+    assert "CAPS=0000000000000000" in text
