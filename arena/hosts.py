@@ -11,13 +11,20 @@ import contextlib
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from arena.errors import ArenaError
 from arena.faults import AgentFault
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.sources import AgentLoadError, AgentSource, BoundedOutput
+
+
+@runtime_checkable
+class Pausable(Protocol):
+    """A host whose agents can be stopped while matches it does not play run."""
+
+    def pause(self) -> None: ...
 
 
 class Host(Protocol):
@@ -159,6 +166,12 @@ class HostPool:
                 host = InProcessHost(source, self.limits)
             self._hosts[key] = host
         return host
+
+    def pause_except(self, active: Sequence[Host]) -> None:
+        """Freeze every sandbox of the pool that does not play the coming match."""
+        for host in self._hosts.values():
+            if isinstance(host, Pausable) and not any(host is a for a in active):
+                host.pause()
 
     def attach(self, source: AgentSource, host: Host) -> None:
         """Serve ``source`` from ``host`` (e.g. a person at the terminal) instead of

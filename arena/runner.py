@@ -241,6 +241,7 @@ def _play(
         occurrence[id(source)] = index + 1
         owner_hosts.append(pool.host(source, index))
 
+    pool.pause_except(owner_hosts)
     started_hosts: list[int] = []
     for owner, host in enumerate(owner_hosts):
         try:

@@ -50,7 +50,7 @@ from arena.textsafe import clean_text
 
 END_GRACE_S = 2.0  # how long a match child may take to close its agents
 WORKER_BOOT_S = 60.0  # a worker's own start-up, before the package is imported
-SEND_GRACE_S = 5.0  # a request outside a move's clock (load, match, end) must be read by then
+CPU_CHECK_S = 0.25  # how often a match's CPU time is read from the cgroup
 _uids = itertools.count()
 _seccomp_warned = False
 _stale_removed = False
@@ -113,7 +113,9 @@ class SandboxHost:
         self.child_pid: int | None = None
         self.in_match = False
         self.seats: tuple[str, ...] = ()
+        self._end_pending = False  # the worker's "ended" for the last match is still to read
         self._cpu_start: float | None = None
+        self._cpu_checked = 0.0
         self._oom_start = 0
         self._inbox = bytearray()
         self._output = bytearray()
@@ -208,12 +210,29 @@ class SandboxHost:
             )
         elif "crash" in reply:
             self.load_fault = AgentFault("crash", clean_text(reply["crash"]) + self._memory_note())
-        self._pause()
 
-    def _pause(self) -> None:
-        """Between matches nothing of the sandbox runs: freeze it (where cgroups allow)."""
-        if self.group is not None:
-            self.group.freeze()
+    def _settle(self) -> None:
+        """Read the worker's word that the last match is cleaned up (its child and
+        everything it started are gone); a worker that does not say so is killed."""
+        if not self._end_pending:
+            return
+        self._end_pending = False
+        try:
+            self._reply(time.monotonic() + END_GRACE_S)
+        except (_Timeout, _Closed, ProtocolViolation, OSError):
+            self._kill()
+
+    def pause(self) -> None:
+        """Freeze the sandbox while matches it does not play run (where cgroups allow).
+
+        Called by the host pool when a match starts without this host, so nothing
+        an entrant started (an import-time thread, a child in its own session)
+        runs during other entrants' matches.
+        """
+        if self._alive() and self.group is not None:
+            self._settle()
+            if self.group is not None:
+                self.group.freeze()
 
     def _resume(self) -> None:
         if self.group is not None:
@@ -254,6 +273,7 @@ class SandboxHost:
         self.proc = self.sock = None
         self.child_pid = None
         self.in_match = False
+        self._end_pending = False
         return status
 
     def _alive(self) -> bool:
@@ -331,6 +351,7 @@ class SandboxHost:
             ) from None
         if "crash" in reply:
             self.in_match = False
+            self._end_pending = False
             text = clean_text(reply["crash"], limit=2000) + self._memory_note()
             raise AgentFault("crash", text, seat=seat)
         if "error" in reply:
@@ -342,6 +363,11 @@ class SandboxHost:
         """The whole tree's CPU time in this match against ``cpu_time_s`` (from the cgroup)."""
         if self.group is None or self._cpu_start is None:
             return
+        # Reading the cgroup costs tens of microseconds: look at most every CPU_CHECK_S.
+        now = time.monotonic()
+        if now - self._cpu_checked < CPU_CHECK_S:
+            return
+        self._cpu_checked = now
         used = self.group.cpu_seconds()
         if used is not None and used - self._cpu_start > self.limits.cpu_time_s:
             self._kill()
@@ -373,9 +399,12 @@ class SandboxHost:
                 raise
         if self.load_fault is not None:
             raise AgentFault(self.load_fault.reason, self.load_fault.message, seat=first)
+        self._resume()
+        self._settle()
+        if not self._alive():
+            return self.start_match(contexts)  # the last match's clean-up failed: a new worker
         self._output[:] = self._load_output
         self._load_output = b""
-        self._resume()
         if self.group is not None:
             self._cpu_start = self.group.cpu_seconds()
             self._oom_start = self.group.oom_kills()
@@ -421,19 +450,17 @@ class SandboxHost:
     def end_match(self) -> str:
         if self.in_match and self._alive() and self.seats:
             try:
-                deadline = time.monotonic() + END_GRACE_S
-                self._request({"op": "end"}, deadline, self.seats[0])
-                if not self.limits.reuse_process:
-                    # The worker says so once the match child and its leftovers are gone.
-                    self._reply(deadline)
-            except (AgentFault, _Timeout, _Closed, ProtocolViolation, OSError):
+                self._request({"op": "end"}, time.monotonic() + END_GRACE_S, self.seats[0])
+                # The worker says so once the match child and its leftovers are gone;
+                # read at the next start or pause, so the clean-up overlaps other work.
+                self._end_pending = not self.limits.reuse_process
+            except AgentFault:
                 self._kill()
         self.in_match = False
         self.child_pid = None
         self._cpu_start = None
         if self._alive():
             self._drain()
-            self._pause()
         text = clean_text(bytes(self._output), limit=OUTPUT_LIMIT)
         self._output.clear()
         return text

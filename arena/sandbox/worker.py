@@ -35,6 +35,7 @@ from arena.sandbox.channel import (
 from arena.sandbox.seccomp import install_filter
 
 MEMORY_EXIT = 86  # the child ran out of memory (MemoryError under RLIMIT_AS)
+QUIT_EXIT = 87  # a pre-forked child was told to quit, not to play
 DONE_EXIT = 0
 
 
@@ -229,47 +230,63 @@ def main(argv: list[str] | None = None) -> None:
     # Agents must not get the arena's signals (Ctrl-C goes to the arena only).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     factory = None
-    while True:
+    while factory is None:
         try:
             message = recv_message(chan)
         except (EOFError, ConnectionError, OSError, ChannelClosed):
             return
-        if not message:
+        if not message or message["op"] != "load":
             return
-        op = message["op"]
-        if op == "load":
-            try:
-                os.chdir(message["package_dir"])
-                factory = _load(message["package_dir"], message["entry"])
-                send_reply(chan, {"ok": True})
-            except MemoryError:
-                send_reply(chan, {"crash": "the agent's process ran out of memory while importing"})
-                return
-            except BaseException as exc:
-                summary = f"{type(exc).__name__}: {exc}"[:500]
-                send_reply(chan, {"error": _traceback(), "message": summary})
-        elif op == "match":
-            done_r, done_w = os.pipe()
-            own_namespace = os.getpid() == 1
-            child = os.fork()
-            if child == 0:
-                os.close(done_r)
-                os.setsid()
-                _die_with_parent()
-                try:
-                    _serve_matches(chan, factory, message, own_namespace=own_namespace)
-                    os.write(done_w, b"d")
-                finally:
-                    os._exit(DONE_EXIT)
-            os.close(done_w)
-            _, status = os.waitpid(child, 0)
-            finished = os.read(done_r, 1) == b"d"
+        try:
+            os.chdir(message["package_dir"])
+            factory = _load(message["package_dir"], message["entry"])
+            send_reply(chan, {"ok": True})
+        except MemoryError:
+            send_reply(chan, {"crash": "the agent's process ran out of memory while importing"})
+            return
+        except BaseException as exc:
+            summary = f"{type(exc).__name__}: {exc}"[:500]
+            send_reply(chan, {"error": _traceback(), "message": summary})
+    _serve_forever(chan, factory)
+
+
+def _serve_forever(chan: socket.socket, factory: Any) -> None:
+    """Fork the next match's child ahead of time, let it serve the match, clean up, repeat.
+
+    The child is forked as soon as the previous match is cleaned up, so its cost
+    (copying a Python process with numpy and the package loaded: milliseconds)
+    overlaps with the arena's own work between matches instead of delaying the
+    next match. The child reads the next message itself: ``match`` starts it,
+    anything else (``quit``) ends the worker.
+    """
+    own_namespace = os.getpid() == 1
+    while True:
+        done_r, done_w = os.pipe()
+        child = os.fork()
+        if child == 0:
             os.close(done_r)
-            _reap_everything(child)
-            # Said after the reaping, so the arena may freeze the sandbox at once.
-            send_reply(chan, {"ended": True} if finished else {"crash": _describe(status)})
-        elif op == "quit":
+            os.setsid()
+            _die_with_parent()
+            try:
+                message = recv_message(chan)
+            except BaseException:
+                os._exit(QUIT_EXIT)
+            if not message or message.get("op") != "match":
+                os._exit(QUIT_EXIT)
+            try:
+                _serve_matches(chan, factory, message, own_namespace=own_namespace)
+                os.write(done_w, b"d")
+            finally:
+                os._exit(DONE_EXIT)
+        os.close(done_w)
+        _, status = os.waitpid(child, 0)
+        finished = os.read(done_r, 1) == b"d"
+        os.close(done_r)
+        _reap_everything(child)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == QUIT_EXIT and not finished:
             return
+        # Said after the reaping: the arena may freeze the sandbox once it has this.
+        send_reply(chan, {"ended": True} if finished else {"crash": _describe(status)})
 
 
 if __name__ == "__main__":

@@ -131,6 +131,16 @@ def _is_worker(cmdline: bytes, status: bytes) -> bool:
     return len(nspid) > 1 and nspid[-1] == b"1"
 
 
+def _is_spare_child(cmdline: bytes, status: bytes) -> bool:
+    """The match child a worker forks ahead of the next match: a direct child of the
+    worker (the namespace's init) that has not started a match yet."""
+    if b"arena.sandbox.worker" not in cmdline:
+        return False
+    parent = (_status_field(status, b"PPid") or [b"0"])[0].decode()
+    parent_status = _read(f"/proc/{parent}/status")
+    return _is_worker(_read(f"/proc/{parent}/cmdline"), parent_status)
+
+
 def package_processes(package_dir: Path, markers: Sequence[str] = ()) -> dict[int, str]:
     """Processes of this package copy: its path or a marker in their command line or env."""
     needles = [str(package_dir.resolve()).encode(), *(m.encode() for m in markers)]
@@ -142,7 +152,8 @@ def package_processes(package_dir: Path, markers: Sequence[str] = ()) -> dict[in
             ours = ours or b"arena.sandbox.worker" in cmdline
         if ours:
             shown = cmdline.replace(b"\0", b" ").decode(errors="replace")[:160]
-            found[pid] = ("[worker] " if _is_worker(cmdline, status) else "") + shown
+            kept = _is_worker(cmdline, status) or _is_spare_child(cmdline, status)
+            found[pid] = ("[worker] " if kept else "") + shown
     return found
 
 
