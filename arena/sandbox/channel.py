@@ -193,7 +193,8 @@ def encode_action(action: Any) -> dict[str, Any]:
         value = int(action)
         if -INT_LIMIT <= value < INT_LIMIT:
             return {"t": "int", "s": str(value)}
-        return _other(action, f" of {len(str(abs(value)))} digits")
+        # Not str(value): past 4,300 digits Python refuses to convert it.
+        return _other(action, f" of about {int(value.bit_length() * 0.30103) + 1} digits")
     if isinstance(action, (float, np.floating)):
         return {"t": "float", "s": repr(float(action))}
     if isinstance(action, str):

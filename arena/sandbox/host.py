@@ -356,11 +356,13 @@ class SandboxHost:
             raise AgentFault("crash", text, seat=seat)
         if "error" in reply:
             raise AgentFault("error", clean_text(reply["error"], limit=MAX_TRACEBACK), seat=seat)
-        self._check_cpu(seat)
+        self._check_budget(seat)
         return reply
 
-    def _check_cpu(self, seat: str) -> None:
-        """The whole tree's CPU time in this match against ``cpu_time_s`` (from the cgroup)."""
+    def _check_budget(self, seat: str) -> None:
+        """The whole tree against its budgets, from the cgroup: CPU time in this match
+        against ``cpu_time_s``, and no process of it killed for memory (a forked
+        child counts as much as the agent's own process)."""
         if self.group is None or self._cpu_start is None:
             return
         # Reading the cgroup costs tens of microseconds: look at most every CPU_CHECK_S.
@@ -375,6 +377,14 @@ class SandboxHost:
                 "crash",
                 f"the agent's processes used {used - self._cpu_start:.1f} CPU seconds in this "
                 f"match, over cpu_time_s = {self.limits.cpu_time_s}",
+                seat=seat,
+            )
+        if self.group.oom_kills() > self._oom_start:
+            self._kill()
+            raise AgentFault(
+                "crash",
+                f"a process of the agent was killed for memory: memory_mb = "
+                f"{self.limits.memory_mb} MiB is for all its processes together",
                 seat=seat,
             )
 
@@ -408,6 +418,7 @@ class SandboxHost:
         if self.group is not None:
             self._cpu_start = self.group.cpu_seconds()
             self._oom_start = self.group.oom_kills()
+            self._cpu_checked = 0.0  # check at the set-up's answer and the first act
         deadline = time.monotonic() + self.limits.init_timeout_s
         message = {
             "op": "match",
