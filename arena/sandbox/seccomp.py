@@ -256,9 +256,15 @@ def install_filter() -> str | None:
     # No new privileges: required to install a filter without CAP_SYS_ADMIN.
     if libc.prctl(38, ul(1), ul(0), ul(0), ul(0)) != 0:  # PR_SET_NO_NEW_PRIVS
         return f"prctl(PR_SET_NO_NEW_PRIVS) failed: {os.strerror(ctypes.get_errno())}"
-    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): every thread, even
-    # one a library started at import, gets the filter; children inherit it.
-    result = libc.syscall(ul(_ARCHES[machine][2]), ul(1), ul(1), ctypes.byref(prog))
+    # seccomp(SECCOMP_SET_MODE_FILTER, TSYNC | SPEC_ALLOW): every thread, even one a
+    # library started at import, gets the filter; children inherit it. SPEC_ALLOW keeps
+    # the kernel from forcing the Speculative Store Bypass mitigation on the sandbox
+    # (a slowdown of every instruction stream on CPUs that have it): that attack reads
+    # its own address space, and this process holds only the entrant's own data.
+    tsync, spec_allow = 1, 4
+    result = libc.syscall(
+        ul(_ARCHES[machine][2]), ul(1), ul(tsync | spec_allow), ctypes.byref(prog)
+    )
     if result > 0:  # TSYNC: the id of a thread that could not take the filter
         return f"seccomp(SECCOMP_SET_MODE_FILTER) failed: thread {result} could not take it"
     if result != 0:
