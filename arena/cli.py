@@ -55,16 +55,20 @@ def _fail(message: str, detail: str | None) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _database_shown() -> str:
-    from arena.storage.db import default_url
+def _database_shown() -> tuple[str, str]:
+    """The database URL (password hidden), and why SQLite fails when the folder says."""
+    from sqlalchemy import make_url
 
-    url = State.db or default_url()
+    from arena.storage.db import default_url, sqlite_problem
+
     try:
-        from sqlalchemy import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
+        url = make_url(State.db or default_url())
     except Exception:
-        return "the database"
+        return "(unreadable URL)", ""
+    why = ""
+    if url.get_backend_name() == "sqlite" and url.database:
+        why = sqlite_problem(Path(url.database))
+    return url.render_as_string(hide_password=True), why
 
 
 def _run(fn: Callable[[], T]) -> T:
@@ -80,9 +84,10 @@ def _run(fn: Callable[[], T]) -> T:
     except ArenaError as exc:
         _fail(str(exc), exc.detail)
     except Exception as exc:
-        message = environment_error(
-            exc, db=_database_shown() if not isinstance(exc, OSError) else None
-        )
+        sa = sys.modules.get("sqlalchemy.exc")
+        on_db = sa is not None and isinstance(exc, sa.OperationalError)
+        db, why = _database_shown() if on_db else (None, "")
+        message = environment_error(exc, db=db, why=why)
         if message is None:
             raise
         _fail(message, traceback.format_exc())

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from arena.errors import ArenaError
 from arena.specs import EnvSpec
+from arena.textsafe import clean_text
 
 
 @dataclass
@@ -273,21 +274,29 @@ def write_gif(frames: list[Any], path: Path, *, fps: int = 15) -> None:
 
 
 def describe_players(record: MatchRecord) -> list[str]:
-    """One line per agent: seats, name, version, outcome and forfeit."""
+    """One line per agent: seats, name, version, outcome and forfeit (stored text cleaned)."""
     lines = []
     for p in record.players:
-        forfeit = f", forfeit: {p.forfeit}" if p.forfeit else ""
+        forfeit = f", forfeit: {clean_text(p.forfeit)}" if p.forfeit else ""
         lines.append(
-            f"{', '.join(p.seats)}: {p.label} ({p.agent} {p.version}): {p.outcome}, "
-            f"return {p.reward:g}{forfeit}"
+            clean_text(
+                f"{', '.join(p.seats)}: {p.label} ({p.agent} {p.version}): {p.outcome}, "
+                f"return {p.reward:g}"
+            )
+            + forfeit
         )
     return lines
 
 
 def format_replay(replay: Replay) -> str:
-    """The whole match as terminal text: header, then every move and position."""
+    """The whole match as terminal text: header, then every move and position.
+
+    Everything read from the database (labels, names, the error text) passes
+    through :func:`~arena.textsafe.clean_text`, rows stored by older versions too,
+    so no escape sequence reaches the terminal.
+    """
     record = replay.match
-    where = f", tournament '{record.tournament}'" if record.tournament else ""
+    where = f", tournament '{clean_text(record.tournament)}'" if record.tournament else ""
     lines = [
         f"match {record.match_id}: {record.env_id} ({record.env_version}), seed {record.seed}, "
         f"{record.created_at}{where}",
@@ -298,11 +307,14 @@ def format_replay(replay: Replay) -> str:
             lines.append("start")
         else:
             moves = ", ".join(f"{seat} {move}" for seat, move in ply.moves)
-            lines.append(f"move {ply.number}: {moves}")
+            lines.append(clean_text(f"move {ply.number}: {moves}"))  # logged actions too
         if ply.text is not None:
             lines.append(ply.text)
     for p in record.players:
         if p.forfeit:
-            error = (p.error or "").strip().splitlines()
-            lines.append(f"{p.label} forfeited ({p.forfeit}){': ' + error[-1] if error else ''}")
+            error = clean_text(p.error).strip().splitlines()
+            lines.append(
+                clean_text(f"{p.label} forfeited ({p.forfeit})")
+                + (": " + error[-1] if error else "")
+            )
     return "\n".join(lines)

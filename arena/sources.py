@@ -8,7 +8,6 @@ say what it supports and build one agent instance per seat.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import io
 import os
@@ -23,39 +22,15 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from arena import __version__
+from arena.archives import is_archive, unpack_archive
 from arena.errors import ArenaError
+from arena.home import arena_home, content_hash, package_entries
 from arena.manifest import MANIFEST, Manifest, check_requires, load_manifest
 from arena.protocol import AgentContext
 from arena.registry import BuiltinAgent, builtin_agents, env_specs
 from arena.result import AgentInfo
 
 OUTPUT_LIMIT = 64 * 1024  # characters of an agent's printed output kept with a match
-_SKIP_DIRS = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-
-
-def arena_home() -> Path:
-    """The data folder: ``$ARENA_HOME`` or ``./.arena``."""
-    return Path(os.environ.get("ARENA_HOME", ".arena"))
-
-
-def content_hash(package_dir: Path) -> str:
-    """sha256 over every file's relative path and bytes, in sorted order.
-
-    Caches (``__pycache__``, ``.pyc``) are left out so that running a package
-    does not change its identity.
-    """
-    digest = hashlib.sha256()
-    files = []
-    for root, dirs, names in os.walk(package_dir):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        for name in names:
-            if not name.endswith((".pyc", ".pyo")):
-                files.append(Path(root) / name)
-    for file in sorted(files, key=lambda p: p.relative_to(package_dir).as_posix()):
-        rel = file.relative_to(package_dir).as_posix()
-        digest.update(rel.encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 class BoundedOutput(io.StringIO):
@@ -210,14 +185,20 @@ def builtin_source(agent: BuiltinAgent) -> AgentSource:
 
 
 def package_source(package_dir: Path, *, source: str = "path") -> AgentSource:
-    """Load a package folder's manifest (not its code) into an :class:`AgentSource`."""
+    """Load a package folder's manifest (not its code) into an :class:`AgentSource`.
+
+    Raises:
+        ArenaError: a fifo, device, socket or a link out of the folder (named,
+            nothing opened), or an invalid manifest.
+    """
     package_dir = package_dir.resolve()  # sandboxed workers start elsewhere
+    entries = package_entries(package_dir)  # fifos and links out refused before any read
     manifest = load_manifest(package_dir, known_envs=set(env_specs()))
     check_requires(manifest)
     info = AgentInfo(
         name=manifest.name,
         version=manifest.version,
-        content_hash=content_hash(package_dir),
+        content_hash=content_hash(package_dir, entries),
         kind=manifest.kind,
         learning_type=manifest.learning_type,
         source=source,
@@ -273,8 +254,6 @@ def resolve_agent(spec: str, *, base_dir: Path | None = None) -> AgentSource:
     if path.is_file():
         if path.name == MANIFEST:
             return package_source(path.parent)
-        from arena.packages import is_archive, unpack_archive  # imports this module
-
         if is_archive(path):
             return package_source(unpack_archive(path))
         raise ArenaError(

@@ -75,6 +75,30 @@ def connect(url: str | None = None, *, migrate: bool = True) -> Engine:
     return engine
 
 
+def sqlite_problem(path: Path) -> str:
+    """Why SQLite may fail at ``path`` (its messages do not say): `` (read-only file system)``,
+    `` (no write permission on ...)``, `` (no space left on device)``, or ``""``.
+
+    SQLite in WAL mode writes ``-wal`` and ``-shm`` files next to the database even to
+    read, so each of these stops every command.
+    """
+    if str(path) in ("", ":memory:"):
+        return ""
+    folder = path.expanduser().absolute().parent
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return ""
+    if fs.f_flag & os.ST_RDONLY:
+        return f" ({folder} is on a read-only file system)"
+    for where in (folder, path):
+        if where.exists() and not os.access(where, os.W_OK):
+            return f" (no write permission on {where})"
+    if fs.f_bavail == 0:
+        return f" (no space left on the device of {folder})"
+    return ""
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (a no-op when it is already there)."""
     try:
@@ -87,6 +111,8 @@ def upgrade(engine: Engine) -> None:
     except Exception as exc:
         # One line: drivers' messages (psycopg's) span several.
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        if engine.dialect.name == "sqlite" and engine.url.database:
+            reason += sqlite_problem(Path(engine.url.database))
         raise ArenaError(f"cannot open database {engine.url!r}: {reason}") from None
     if current == HEAD:
         return

@@ -3,23 +3,119 @@
 Workers return :class:`~arena.result.MatchResult` objects; only the process that
 owns a :class:`Recorder` writes. A match's rows, its participants, the rating
 updates and their history commit together or not at all.
+
+Every string a match carries (labels, error texts, outputs, strings in the
+action log) is cleaned (:func:`~arena.textsafe.clean_text`) and cut to its
+column's length before it is written, and the action log is turned into plain
+JSON (numpy values unwrapped, tuples as lists). A log that cannot be (a NaN, an
+object of another type, nesting past 64 levels) is dropped and the match is
+stored without it, with a note under the ``"(arena)"`` key of its outputs. If
+the database still refuses a match's content, it is stored once more with only
+its result (outcomes, ranks, ratings) and the note; so one match's content never
+stops a tournament.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from arena.result import AgentInfo, MatchResult
 from arena.storage import models as m
 from arena.storage.db import session_factory
 from arena.storage.models import utcnow
+from arena.textsafe import TEXT_LIMIT, clean_text
+
+NOTE_KEY = "(arena)"  # the outputs key of the arena's own note (no agent or person has it)
+_MAX_DEPTH = 64
+
+
+def _length(column: Any) -> int | None:
+    return getattr(column.type, "length", None)
+
+
+_AGENT_NAME = _length(m.Agent.__table__.c.name)
+_VERSION = {
+    key: _length(m.AgentVersion.__table__.c[key])
+    for key in ("version", "content_hash", "kind", "learning_type", "source")
+}
+_PARTICIPANT = {
+    key: _length(m.Participant.__table__.c[key])
+    for key in ("label", "seat", "role", "forfeit_reason")
+}
+_MATCH = {key: _length(m.Match.__table__.c[key]) for key in ("env_id", "env_version")}
+
+
+def storable_text(value: Any, length: int | None = None) -> str:
+    """``value`` as text any database stores: cleaned, and cut to ``length`` characters."""
+    if type(value) is str and value.isprintable() and len(value) <= (length or TEXT_LIMIT):
+        return value  # the common case: nothing to clean (isprintable is False for controls)
+    text = clean_text(value)
+    return text[:length] if length is not None else text
+
+
+class Unstorable(ValueError):
+    """A value that has no faithful JSON form."""
+
+
+def plain_json(value: Any, depth: int = 0) -> Any:
+    """``value`` as plain JSON values: strings cleaned, numpy values and tuples unwrapped.
+
+    Raises:
+        Unstorable: a NaN or infinity, an object of another type, a key that is
+            not a string, or nesting past 64 levels (a cycle).
+    """
+    kind = type(value)
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is str:
+        return storable_text(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise Unstorable(f"a non-finite number ({value!r})")
+        return value
+    if depth >= _MAX_DEPTH:
+        raise Unstorable(f"values nested deeper than {_MAX_DEPTH} levels")
+    if kind is list or kind is tuple:
+        return [plain_json(v, depth + 1) for v in value]
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise Unstorable(f"a key of type {type(key).__name__}")
+            out[storable_text(key)] = plain_json(item, depth + 1)
+        return out
+    if hasattr(value, "dtype") and callable(getattr(value, "tolist", None)):
+        return plain_json(value.tolist(), depth + 1)  # numpy scalars and arrays
+    if isinstance(value, bool | int):
+        return int(value)
+    if isinstance(value, float):
+        return plain_json(float(value), depth)
+    if isinstance(value, str):
+        return storable_text(str(value))
+    raise Unstorable(f"a value of type {type(value).__name__}")
+
+
+def _note(notes: list[str], outputs: dict[str, str]) -> dict[str, str]:
+    if notes:
+        outputs = {**outputs, NOTE_KEY: "; ".join(notes)}
+    return outputs
+
+
+def _content_error(exc: BaseException) -> bool:
+    """Whether the database (or its driver) refused a value, not the connection or the disk."""
+    if isinstance(exc, DataError):
+        return True
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        return True  # a bind processor (the JSON serializer, an encoder) failed
+    return isinstance(exc, ValueError | TypeError | OverflowError)
 
 
 class MuSigma(NamedTuple):
@@ -36,24 +132,30 @@ class Rater(Protocol):
 
 
 def ensure_agent_version(session: Session, info: AgentInfo) -> m.AgentVersion:
-    """Get or create the rows for an agent version (by content hash)."""
+    """Get or create the rows for an agent version (by content hash).
+
+    Texts are stored cleaned and cut to their columns (a manifest's
+    ``learning_type`` is free text).
+    """
     found = session.scalar(
         select(m.AgentVersion).where(m.AgentVersion.content_hash == info.content_hash)
     )
     if found is not None:
         return found
-    agent = session.scalar(select(m.Agent).where(m.Agent.name == info.name))
+    name = storable_text(info.name, _AGENT_NAME)
+    kind = storable_text(info.kind, _VERSION["kind"])
+    agent = session.scalar(select(m.Agent).where(m.Agent.name == name))
     if agent is None:
-        agent = m.Agent(name=info.name, kind=info.kind)
+        agent = m.Agent(name=name, kind=kind)
         session.add(agent)
     version = m.AgentVersion(
         agent=agent,
-        version=info.version,
-        content_hash=info.content_hash,
-        kind=info.kind,
-        learning_type=info.learning_type,
-        source=info.source,
-        path=info.path,
+        version=storable_text(info.version, _VERSION["version"]),
+        content_hash=info.content_hash,  # the identity: arena-made, never altered
+        kind=kind,
+        learning_type=storable_text(info.learning_type, _VERSION["learning_type"]),
+        source=storable_text(info.source, _VERSION["source"]),
+        path=None if info.path is None else storable_text(info.path),
     )
     session.add(version)
     session.flush()
@@ -132,6 +234,24 @@ _MATCH_EXISTS = select(m.Match.id).where(
 )
 
 
+def _finite(x: float) -> float:
+    """A NaN would reach SQLite as NULL (refused by NOT NULL): 0.0; infinities store as they are."""
+    return 0.0 if x != x else x
+
+
+def _error_text(error: str | None, bare: str | None) -> str | None:
+    if error is None:
+        return None
+    return storable_text(error) if bare is None else f"not stored ({NOTE_KEY} output says why)"
+
+
+def _ascii(text: str, bare: str | None, length: int | None) -> str:
+    """Cleaned text; in a bare record, ASCII only (whatever the database refused is gone)."""
+    if bare is not None:
+        text = str(text).encode("ascii", "replace").decode()
+    return storable_text(text, length)
+
+
 class Recorder:
     """Writes matches and rating updates; the arena's only database writer.
 
@@ -191,6 +311,16 @@ class Recorder:
             if run_id is None:
                 raise
             return None
+        except Exception as exc:
+            if not _content_error(exc):
+                raise
+            # The database refused something the cleaning let through: store the
+            # result alone (outcomes, ranks, ratings) with a note saying why.
+            inner = getattr(exc, "orig", None) or exc  # not SQLAlchemy's SQL and parameters
+            reason = " ".join(storable_text(f"{type(inner).__name__}: {inner}").split())[:300]
+            note = f"match content refused by the database ({reason}); stored without it"
+            with self._engine.begin() as conn:
+                return self._record_new(conn, result, version_ids, run_id, game_key, bare=note)
 
     def _record_new(
         self,
@@ -199,10 +329,11 @@ class Recorder:
         version_ids: list[int],
         run_id: int | None,
         game_key: str | None,
+        bare: str | None = None,
     ) -> int | None:
         if run_id is not None and conn.scalar(_MATCH_EXISTS, {"run": run_id, "key": game_key}):
             return None
-        return self._record(conn, result, version_ids, run_id, game_key)
+        return self._record(conn, result, version_ids, run_id, game_key, bare)
 
     @contextlib.contextmanager
     def batch(self, *, max_matches: int = 100, max_seconds: float = 0.5) -> Iterator[None]:
@@ -246,19 +377,38 @@ class Recorder:
         version_ids: list[int],
         run_id: int | None,
         game_key: str | None,
+        bare: str | None = None,
     ) -> int:
+        """Insert the rows; with ``bare`` (a note), the result alone and the note."""
         rated = is_rated([(version_ids[s.side], s.team) for s in result.seats])
+        notes: list[str] = []
+        if bare is not None:
+            actions: list[Any] = []
+            outputs = _note([bare], {})
+        else:
+            try:
+                actions = plain_json(result.actions)
+            except (Unstorable, RecursionError) as exc:
+                actions = []
+                notes.append(f"action log not stored: it holds {exc}")
+            outputs = _note(
+                notes,
+                {
+                    storable_text(label, _PARTICIPANT["label"]): storable_text(text)
+                    for label, text in (result.outputs or {}).items()
+                },
+            )
         match = {
             "run_id": run_id,
             "game_key": game_key,
-            "env_id": result.env_id,
-            "env_version": result.env_version,
+            "env_id": storable_text(result.env_id, _MATCH["env_id"]),
+            "env_version": storable_text(result.env_version, _MATCH["env_version"]),
             "seed": result.seed,
             "steps": result.steps,
-            "duration_s": result.duration_s,
+            "duration_s": _finite(result.duration_s),
             "rated": rated,
-            "actions": result.actions,
-            "outputs": result.outputs,
+            "actions": actions,
+            "outputs": outputs,
             "created_at": utcnow(),
         }
         key = conn.execute(_INSERT_MATCH, match).inserted_primary_key
@@ -270,15 +420,17 @@ class Recorder:
                 "match_id": match_id,
                 "agent_version_id": version_ids[seat.side],
                 "slot": seat.side,
-                "label": seat.label,
-                "seat": seat.seat,
-                "role": seat.role,
+                "label": _ascii(seat.label, bare, _PARTICIPANT["label"]),
+                "seat": _ascii(seat.seat, bare, _PARTICIPANT["seat"]),
+                "role": _ascii(seat.role, bare, _PARTICIPANT["role"]),
                 "team": seat.team,
-                "reward": seat.reward,
+                "reward": _finite(seat.reward),
                 "rank": seat.rank,
                 "outcome": outcomes[seat.side],
-                "forfeit_reason": seat.forfeit,
-                "error_text": seat.error,
+                "forfeit_reason": None
+                if seat.forfeit is None
+                else _ascii(seat.forfeit, bare, _PARTICIPANT["forfeit_reason"]),
+                "error_text": _error_text(seat.error, bare),
             }
             for seat in result.seats
         ]

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arena.cli import app
-from arena.sources import content_hash
+from arena.home import content_hash
 from tests.conftest import EXAMPLE_C4
 
 runner = CliRunner()

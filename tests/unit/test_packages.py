@@ -1,4 +1,5 @@
-"""Package archives, the size limit, and the registry (``arena.packages``)."""
+"""Package archives, the size limit, and the registry (``arena.archives``, ``arena.home``,
+``arena.packages``)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from arena.archives import unpack_archive
 from arena.check import CheckReport
 from arena.errors import ArenaError
-from arena.packages import (
-    _Budget,
-    list_packages,
-    max_package_bytes,
-    scan_folder,
-    submit_package,
-    unpack_archive,
-)
+from arena.home import Budget, content_hash, max_package_bytes
+from arena.packages import list_packages, scan_folder, submit_package
 from arena.result import AgentInfo
-from arena.sources import content_hash, package_source, resolve_agent
+from arena.sources import package_source, resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.recorder import ensure_agent_version
@@ -271,7 +267,7 @@ def test_zip_lying_about_its_size_is_refused(tmp_path: Path, arena_home: Path) -
 
 def test_bytes_are_counted_while_writing(tmp_path: Path) -> None:
     # Declared sizes are checked first; what is written is counted too.
-    budget = _Budget(tmp_path / "a.zip", 1000)
+    budget = Budget(tmp_path / "a.zip", 1000)
     with pytest.raises(ArenaError) as info:
         budget.copy(io.BytesIO(b"x" * 3 * 1024 * 1024), tmp_path / "out", "m.bin")
     assert str(info.value) == (

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from arena.errors import ArenaError
+from arena.home import content_hash
 from arena.registry import builtin_agents
-from arena.sources import AgentLoadError, content_hash, resolve_agent
+from arena.sources import AgentLoadError, resolve_agent
 
 PACKAGES = Path(__file__).resolve().parents[1] / "packages"
 GOOD = PACKAGES / "good-c4"

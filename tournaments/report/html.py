@@ -1,7 +1,8 @@
 """Small HTML helpers: every string is escaped unless it is :class:`Markup`.
 
 Agent names, labels, tournament names and error texts come from users; the only
-way to put them in a page is through :func:`esc`, so none can inject markup.
+way to put them in a page is through :func:`esc`, so none can inject markup, and
+none can carry terminal escapes or invalid UTF-8 into the page.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from arena.textsafe import TEXT_LIMIT, clean_text
 
 CSS = """\
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem;
@@ -34,10 +37,16 @@ class Markup(str):
 
 
 def esc(value: Any) -> str:
-    """Escape ``value`` for HTML text or an attribute, unless it is Markup."""
+    """Escape ``value`` for HTML text or an attribute, unless it is Markup.
+
+    The text is cleaned first (:func:`~arena.textsafe.clean_text`, not cut): no
+    control characters or bidi overrides, and no lone surrogate to break the
+    page's UTF-8, also in rows older versions stored.
+    """
     if isinstance(value, Markup):
         return value
-    return html.escape("" if value is None else str(value), quote=True)
+    text = "" if value is None else str(value)
+    return html.escape(clean_text(text, limit=max(TEXT_LIMIT, len(text))), quote=True)
 
 
 def link(href: str, text: Any) -> Markup:

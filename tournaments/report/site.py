@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 
 from arena.errors import ArenaError
 from arena.registry import env_specs
+from arena.textsafe import clean_text
 from tournaments.leaderboard import LeaderboardRow, leaderboard
 from tournaments.rating import RatingSystem
 from tournaments.report import data, plots
@@ -100,15 +101,19 @@ def write_report(
         max_replays: replay pages per env, newest matches first (default: all).
 
     Raises:
-        ArenaError: ``out`` is a file or a folder holding something else.
+        ArenaError: ``out`` is a file or a folder holding something else, or
+            cannot be written (a full disk, a read-only folder).
     """
     from arena.storage import connect
 
     out = Path(out)
     _check_out(out)
     engine = connect(db_url)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise ArenaError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     try:
         summary = _build(engine, tmp, max_replays)
         (tmp / MARKER).write_text("written by 'arena report'; replaced on the next run\n")
@@ -120,6 +125,9 @@ def write_report(
         tmp.rename(out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # a full disk, a read-only folder: the earlier report stays
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ArenaError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -128,8 +136,10 @@ def write_report(
 
 
 def _names(rows: Sequence[LeaderboardRow]) -> dict[str, str]:
+    """Display names for plots (SVG text, not escaped by :func:`esc`): cleaned here."""
     return {
-        r.hash: r.agent if r.kind == data.HUMAN_KIND else f"{r.agent} {r.version}" for r in rows
+        r.hash: clean_text(r.agent if r.kind == data.HUMAN_KIND else f"{r.agent} {r.version}")
+        for r in rows
     }
 
 
@@ -557,7 +567,8 @@ def _replay_body(replay: Any) -> str:
         row_header=0,
     )
     errors = "".join(
-        f"<details><summary>{esc(p.label)}: error text</summary><pre>{esc(p.error)}</pre></details>"
+        f"<details><summary>{esc(p.label)}: error text</summary>"
+        f"<pre>{esc(clean_text(p.error))}</pre></details>"
         for p in record.players
         if p.error
     )
