@@ -225,13 +225,21 @@ class Budget:
 # --- read-only trees and atomic publication -------------------------------------
 
 
+def _read_only_mode(mode: int) -> int:
+    # Readable by everyone (sandboxed agents run under a user id of their own,
+    # whatever the umask was), executable where any execute bit was, never writable.
+    if stat.S_ISDIR(mode) or mode & 0o111:
+        return 0o555
+    return 0o444
+
+
 def make_read_only(tree: Path) -> None:
     for root, dirs, files in os.walk(tree, topdown=False):
         for name in [*files, *dirs]:
             path = Path(root) / name
             if not path.is_symlink():
-                path.chmod(stat.S_IMODE(path.lstat().st_mode) & ~0o222)
-    tree.chmod(stat.S_IMODE(tree.stat().st_mode) & ~0o222)
+                path.chmod(_read_only_mode(path.lstat().st_mode))
+    tree.chmod(_read_only_mode(tree.stat().st_mode))
 
 
 def remove_tree(tree: Path) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from arena.archives import unpack_archive
 from arena.errors import ArenaError
 from arena.home import (
     content_hash,
+    make_read_only,
     package_entries,
     publish,
     sweep_stale,
@@ -227,3 +229,19 @@ def test_a_live_writers_folder_is_kept(tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
     assert sweep_stale(tmp_path) == [live]
+
+
+def test_published_trees_are_readable_by_sandboxed_agents(tmp_path: Path) -> None:
+    """Stored and unpacked packages must be readable under the sandbox's own user id,
+    whatever the files' modes and the arena's umask were."""
+    tree = tmp_path / "pkg"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "w.bin").write_bytes(b"x")
+    (tree / "run.sh").write_text("#!/bin/sh\n")
+    (tree / "w.bin").chmod(0o600)
+    (tree / "run.sh").chmod(0o700)
+    (tree / "sub").chmod(0o700)
+    tree.chmod(0o700)
+    make_read_only(tree)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [tree, *tree.rglob("*")]}
+    assert modes == {"pkg": 0o555, "sub": 0o555, "w.bin": 0o444, "run.sh": 0o555}
