@@ -168,6 +168,30 @@ def send_reply(sock: socket.socket, message: dict[str, Any]) -> None:
     send_frame(sock, json.dumps(message).encode())
 
 
+# The common reply, an integer action (every Discrete game), as 9 bytes instead of
+# JSON: b"I" and a big-endian int64. A JSON reply always starts with "{".
+INT_REPLY = struct.Struct("!cq")
+
+
+def send_action(sock: socket.socket, action: Any) -> None:
+    """Worker → arena: an action, in the short binary form when it is a plain int."""
+    if type(action) is int or (isinstance(action, np.integer) and not isinstance(action, bool)):
+        value = int(action)
+        if -INT_LIMIT <= value < INT_LIMIT:
+            send_frame(sock, INT_REPLY.pack(b"I", value))
+            return
+    send_reply(sock, {"action": encode_action(action)})
+
+
+def parse_frame(payload: bytes) -> dict[str, Any]:
+    """A worker's reply frame, binary or JSON, as a reply object (or ProtocolViolation)."""
+    if payload[:1] == b"I":
+        if len(payload) != INT_REPLY.size:
+            raise ProtocolViolation(f"a binary action frame of {len(payload)} bytes")
+        return {"action": {"t": "int", "s": str(INT_REPLY.unpack(payload)[1])}}
+    return parse_reply(payload)
+
+
 INT_LIMIT = 2**63  # integer actions beyond int64 cross as "other" (always illegal)
 MAX_ARRAY_BYTES = 1 << 20  # an action array larger than this crosses as "other"
 

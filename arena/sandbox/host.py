@@ -32,7 +32,7 @@ from arena.sandbox.channel import (
     ChannelTimeout,
     ProtocolViolation,
     decode_action,
-    parse_reply,
+    parse_frame,
     send_message_by,
 )
 from arena.sandbox.isolation import (
@@ -317,7 +317,7 @@ class SandboxHost:
                 if len(self._inbox) >= HEADER.size + size:
                     payload = bytes(self._inbox[HEADER.size : HEADER.size + size])
                     del self._inbox[: HEADER.size + size]
-                    return parse_reply(payload)
+                    return parse_frame(payload)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _Timeout

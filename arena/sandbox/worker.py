@@ -28,8 +28,8 @@ from typing import Any
 from arena.sandbox.channel import (
     MAX_TRACEBACK,
     ChannelClosed,
-    encode_action,
     recv_message,
+    send_action,
     send_reply,
 )
 from arena.sandbox.seccomp import install_filter
@@ -127,12 +127,12 @@ def _serve_match(
                 action = agents[request["seat"]].act(
                     request["observation"], action_mask=request["mask"]
                 )
-                reply: dict[str, Any] = {"action": encode_action(action)}
             except MemoryError:
                 os._exit(MEMORY_EXIT)
             except BaseException:
-                reply = {"error": _traceback()}
-            send_reply(chan, reply)
+                send_reply(chan, {"error": _traceback()})
+                continue
+            send_action(chan, action)
         elif op == "end":
             for agent in agents.values():
                 close = getattr(agent, "close", None)
