@@ -335,6 +335,7 @@ class Series:
 
     sandboxed: Timing
     in_process: Timing
+    reused: Timing  # sandboxed with reuse_process = true: one process per series
     first_game_s: list[float] = field(default_factory=list)  # sandboxed: call -> 1st result
     steady_s: list[float] = field(default_factory=list)  # sandboxed: 1st -> last result
 
@@ -347,10 +348,11 @@ def run_series(spec: Any, sources: Sequence[Any], games: int, repeats: int) -> S
     out = Series(
         Timing("sandboxed (Limits(sandbox=True))", games, note="start-up included"),
         Timing("in-process (Limits(sandbox=False))", games),
+        Timing("sandboxed, reuse_process=True", games, note="start-up included"),
     )
     reference: list[Any] | None = None
 
-    def one(sandbox: bool) -> tuple[float, float, float]:
+    def one(sandbox: bool, reuse: bool = False) -> tuple[float, float, float]:
         nonlocal reference
         stamps: list[float] = []
         t0 = time.perf_counter()
@@ -359,7 +361,7 @@ def run_series(spec: Any, sources: Sequence[Any], games: int, repeats: int) -> S
             list(sources),
             games=games,
             seed=0,
-            limits=Limits(sandbox=sandbox),
+            limits=Limits(sandbox=sandbox, reuse_process=reuse),
             on_result=lambda _r: stamps.append(time.perf_counter()),
         )
         total = time.perf_counter() - t0
@@ -372,7 +374,7 @@ def run_series(spec: Any, sources: Sequence[Any], games: int, repeats: int) -> S
             reference = actions
         elif actions != reference:
             raise SystemExit("sandboxed and in-process series played different games")
-        timing = out.sandboxed if sandbox else out.in_process
+        timing = out.reused if reuse else out.sandboxed if sandbox else out.in_process
         timing.times.append(total)
         timing.moves = sum(r.steps for r in results)
         return total, stamps[0] - t0, stamps[-1] - stamps[0]
@@ -385,6 +387,7 @@ def run_series(spec: Any, sources: Sequence[Any], games: int, repeats: int) -> S
             if sandbox:
                 out.first_game_s.append(first)
                 out.steady_s.append(steady)
+        one(True, reuse=True)
     return out
 
 
@@ -785,7 +788,7 @@ def report(
                 ", ".join(f"{x:.2f}" for x in t.times),
                 t.note,
             ]
-            for t in (sb, ip)
+            for t in (sb, ip, series.reused)
         ]
         out += [
             f"### a. Series, {args.env}, {args.games} games, best of {args.repeats}",
@@ -801,6 +804,9 @@ def report(
             f"the other {args.games - 1} took {steady:.2f} s "
             f"({(args.games - 1) / steady:.0f} games/s, {ms(steady / (args.games - 1))} ms "
             f"per game): ratio without start-up {steady_ratio:.2f}.",
+            f"With `reuse_process = true` in `[limits]` (one process per package for the "
+            f"series, module state kept between matches) the ratio is "
+            f"**{verdict(series.reused.best / ip.best, TARGET)}**.",
             "",
         ]
     if startup is not None:
