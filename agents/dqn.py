@@ -60,7 +60,8 @@ from agents.common.schedules import schedule
 from agents.common.sumtree import PrioritizedReplayBuffer
 from arena.protocol import AgentContext
 from arena.specs import EnvSpec
-from arena.training import TrainRequest, TrainSummary, build_config
+from arena.trainer import TrainRequest, TrainSummary
+from arena.training import build_config
 
 SELF_PLAY_ENVS = ("tictactoe_v3", "connect_four_v3")
 PLAYER_MODULE = "dqn_player"

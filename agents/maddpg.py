@@ -44,7 +44,7 @@ from agents.common.stacked import (
 )
 from agents.common.vec_mpe import VecMPE
 from arena.specs import EnvSpec
-from arena.training import TrainRequest, TrainSummary
+from arena.trainer import TrainRequest, TrainSummary
 
 
 @dataclass

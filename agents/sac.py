@@ -48,7 +48,7 @@ from agents.common.stacked import (
 )
 from agents.common.vec_mpe import VecMPE
 from arena.specs import EnvSpec
-from arena.training import TrainRequest, TrainSummary
+from arena.trainer import TrainRequest, TrainSummary
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 

@@ -55,7 +55,8 @@ from arena.errors import ArenaError
 from arena.protocol import AgentContext
 from arena.registry import builtin_agents, get_env
 from arena.specs import EnvSpec
-from arena.training import TrainRequest, TrainSummary, build_config
+from arena.trainer import TrainRequest, TrainSummary
+from arena.training import build_config
 
 ALGOS = ("q-learning", "sarsa", "expected-sarsa", "mc-control")
 # Perfect-information games where players strictly alternate and one's gain is

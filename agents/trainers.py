@@ -12,7 +12,7 @@ from typing import Any
 
 from arena.registry import register_trainer
 from arena.specs import EnvSpec
-from arena.training import Trainer, TrainRequest, TrainSummary
+from arena.trainer import Trainer, TrainRequest, TrainSummary
 
 # name -> (module, kind, learning type, description)
 ALGORITHMS: dict[str, tuple[str, str, str, str]] = {

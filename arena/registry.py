@@ -1,7 +1,12 @@
-"""Registries for envs and built-in agents, filled by plugins through entry points.
+"""The typed registries: envs, built-in agents, trainers and commands.
 
-``arena`` never imports ``envs`` or ``agents``: they register themselves from the
-``arena.plugins`` entry-point group (see ``pyproject.toml``).
+``arena`` never imports ``envs``, ``agents`` or ``tournaments``: they offer their
+parts through two entry-point groups (see ``pyproject.toml``):
+
+- ``arena.plugins``: ``register() -> None`` fills the tables below through
+  :func:`register_env`, :func:`register_builtin` and :func:`register_trainer`;
+- ``arena.commands``: ``register(app: typer.Typer) -> None`` adds a feature's
+  commands to the ``arena`` CLI (:func:`command_registrars`).
 """
 
 from __future__ import annotations
@@ -11,14 +16,19 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
+import typer
+
 from arena.errors import ArenaError
 from arena.specs import EnvSpec
+from arena.trainer import Trainer
 
 _ENVS: dict[str, EnvSpec] = {}
 _BUILTINS: dict[str, BuiltinAgent] = {}
-_SERVICES: dict[str, Any] = {}
-_TRAINERS: dict[str, Any] = {}  # name -> arena.training.Trainer
+_TRAINERS: dict[str, Trainer] = {}
 _loaded = False
+
+# What an ``arena.commands`` entry point loads: adds its commands to the CLI.
+CommandRegistrar = Callable[[typer.Typer], None]
 
 
 @dataclass(frozen=True)
@@ -82,28 +92,31 @@ def builtin_agents() -> dict[str, BuiltinAgent]:
     return dict(_BUILTINS)
 
 
-def register_trainer(trainer: Any) -> None:
-    """Offer an ``arena train`` algorithm (an :class:`arena.training.Trainer`)."""
+def register_trainer(trainer: Trainer) -> None:
+    """Offer an ``arena train`` algorithm."""
     _TRAINERS[trainer.name] = trainer
 
 
-def trainers() -> dict[str, Any]:
+def trainers() -> dict[str, Trainer]:
     """Every installed trainer by name."""
     load_plugins()
     return dict(_TRAINERS)
 
 
+def command_registrars() -> list[CommandRegistrar]:
+    """Every ``arena.commands`` entry point, loaded, in name order (a stable help page)."""
+    found = sorted(entry_points(group="arena.commands"), key=lambda ep: ep.name)
+    return [ep.load() for ep in found]
+
+
+# TEMPORARY (removed in this change once play/human use arena.rating directly).
+_SERVICES: dict[str, Any] = {}
+
+
 def register_service(name: str, provider: Any) -> None:
-    """Offer a named service (e.g. ``rater``, ``tournament.run``) to the platform."""
     _SERVICES[name] = provider
 
 
 def get_service(name: str) -> Any:
-    """Return a service a plugin registered, or explain which plugin is missing."""
     load_plugins()
-    try:
-        return _SERVICES[name]
-    except KeyError:
-        raise ArenaError(
-            f"no installed plugin provides '{name}' (is the 'tournaments' package installed?)"
-        ) from None
+    return _SERVICES[name]

@@ -21,83 +21,22 @@ import dataclasses
 import sys
 import types
 import typing
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from arena.errors import ArenaError
-from arena.specs import EnvSpec
+from arena.registry import get_env, trainers
+from arena.trainer import TRAINING_DIR, TrainRequest, TrainSummary
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-TRAINING_DIR = "training"
 DEVICES = ("auto", "cpu", "cuda")
 # Neural trainers save torch checkpoints; the tabular ones NumPy archives.
 CHECKPOINTS = ("checkpoint.pt", "checkpoint.npz")
-
-
-@dataclass(frozen=True)
-class TrainRequest:
-    """What the user asked ``arena train`` for, already checked."""
-
-    algo: str
-    env_id: str
-    steps: int
-    out: Path
-    seed: int = 0
-    device: str = "cpu"  # resolved: "cpu" or "cuda[:N]", never "auto"
-    config: Mapping[str, Any] = field(default_factory=dict)
-    config_source: str = "--config"  # names the file in config errors
-    resume: bool = False
-    progress: bool = True  # rich progress bar on stderr
-    tensorboard: bool = False
-
-    @property
-    def training_dir(self) -> Path:
-        return self.out / TRAINING_DIR
-
-
-@dataclass
-class TrainSummary:
-    """What a trainer reports when it is done."""
-
-    algo: str
-    env_id: str
-    steps: int
-    seconds: float
-    package_dir: Path
-    metrics: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["package_dir"] = str(self.package_dir)
-        return data
-
-
-@dataclass(frozen=True)
-class Trainer:
-    """A training algorithm offered by a plugin.
-
-    Attributes:
-        name: what users type after ``arena train``, e.g. ``q-learning``.
-        run: ``run(request) -> TrainSummary``; imports torch lazily.
-        supports: ``supports(spec) -> str | None``: None when the env can be
-            trained on, else the reason it cannot (shown to the user).
-        kind: the manifest kind of the packages it writes.
-        learning_type: shown in reports (``Tabular``, ``Q-gradient``...).
-        description: one line for ``arena train --help``.
-    """
-
-    name: str
-    run: Callable[[TrainRequest], TrainSummary]
-    supports: Callable[[EnvSpec], str | None]
-    kind: str
-    learning_type: str
-    description: str = ""
 
 
 def resolve_device(device: str) -> str:
@@ -210,8 +149,6 @@ def train(
             on, a bad config file or key, an ``--out`` folder that holds
             something else, or ``--resume`` without a checkpoint.
     """
-    from arena.registry import get_env, trainers
-
     known = trainers()
     if algo not in known:
         names = ", ".join(sorted(known)) or "none installed"

@@ -32,7 +32,8 @@ from agents.common.schedules import decay_learning_rates
 from agents.common.vec_mpe import VecMPE
 from arena.registry import get_env
 from arena.specs import EnvSpec
-from arena.training import TrainRequest, TrainSummary, build_config
+from arena.trainer import TrainRequest, TrainSummary
+from arena.training import build_config
 
 COOPERATIVE = ("simple_spread_v3", "simple_speaker_listener_v4", "simple_reference_v3")
 PLAYER = "actor_player"

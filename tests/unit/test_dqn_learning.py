@@ -7,7 +7,7 @@ from pathlib import Path
 from agents.common.evaluate import evaluate
 from agents.dqn import run
 from arena.sources import resolve_agent
-from arena.training import TrainRequest
+from arena.trainer import TrainRequest
 
 
 def test_dqn_self_play_beats_random_at_tictactoe(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from agents.common.vec_mpe import VecMPE  # noqa: E402
 from agents.maddpg import MADDPG, Config, load_config  # noqa: E402
 from arena.errors import ArenaError  # noqa: E402
 from arena.registry import get_env  # noqa: E402
-from arena.training import TrainRequest  # noqa: E402
+from arena.trainer import TrainRequest  # noqa: E402
 
 
 def _learner(

@@ -1,0 +1,115 @@
+"""What every ``arena`` command shares: global options, the one-line failure rule, output.
+
+The commands live where their features live (``arena/cli.py`` for the platform's,
+``tournaments/cli.py``, ``agents/cli.py``; see :mod:`arena.registry`'s
+``arena.commands`` group); they all print through here, so every command has the
+same contract:
+
+- a failure the user can fix is one line on stderr, ``error: ...``, exit code 1
+  (:func:`call`), with the detail (an agent's traceback) only under ``-v``;
+- text that stored data or agents control is cleaned before it reaches a
+  terminal (:func:`cell` for rich tables, :func:`write` for plain lines);
+- ``--json`` output is :func:`print_json`, ASCII-escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, TextIO, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from arena.errors import ArenaError, environment_error
+from arena.textsafe import TEXT_LIMIT, clean_text
+
+# Piped output (scripts, CI logs) gets wide tables instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+T = TypeVar("T")
+
+
+class State:
+    """The global options (``arena --db URL -v``), set once per invocation."""
+
+    db: str | None = None
+    verbose: bool = False
+
+
+def fail(message: str, detail: str | None = None) -> NoReturn:
+    """Print one ``error:`` line (and the detail under ``-v``) and exit with code 1."""
+    # Plain writes: one unwrapped line a script can match, whatever the terminal width.
+    # Messages quote what agents and archives control (names, error texts): cleaned.
+    sys.stderr.write(f"error: {' '.join(clean_text(message).splitlines())}\n")
+    if State.verbose and detail:
+        sys.stderr.write(clean_text(detail).rstrip() + "\n")
+    raise typer.Exit(1)
+
+
+def _database_shown() -> tuple[str, str]:
+    """The database URL (password hidden), and why SQLite fails when the folder says."""
+    from sqlalchemy import make_url
+
+    from arena.storage.db import default_url, sqlite_problem
+
+    try:
+        url = make_url(State.db or default_url())
+    except Exception:
+        return "(unreadable URL)", ""
+    why = ""
+    if url.get_backend_name() == "sqlite" and url.database:
+        why = sqlite_problem(Path(url.database))
+    return url.render_as_string(hide_password=True), why
+
+
+def call(fn: Callable[[], T]) -> T:
+    """Call a library function; turn its failure into one line and exit code 1.
+
+    An ArenaError is the input's fault; an OSError (a full disk, a read-only
+    folder) or a database that cannot be written is the machine's, named by its
+    path or the database URL. ``-v`` adds the detail: an agent's traceback, or
+    the arena's own for the machine's failures.
+    """
+    try:
+        return fn()
+    except ArenaError as exc:
+        fail(str(exc), exc.detail)
+    except Exception as exc:
+        sa = sys.modules.get("sqlalchemy.exc")
+        on_db = sa is not None and isinstance(exc, sa.OperationalError)
+        db, why = _database_shown() if on_db else (None, "")
+        message = environment_error(exc, db=db, why=why)
+        if message is None:
+            raise
+        fail(message, traceback.format_exc())
+
+
+def print_json(data: Any) -> None:
+    # ensure_ascii: control characters and lone surrogates leave as \u escapes
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def cell(value: Any) -> str:
+    """Stored or agent-made text for rich: no escape sequences, no rich markup."""
+    return escape(clean_text(str(value)))
+
+
+def write(text: str, *, stream: TextIO | None = None) -> None:
+    """A plain line of text that may quote stored or agent-made text, cleaned."""
+    (stream or sys.stdout).write(clean_text(text, limit=max(TEXT_LIMIT, len(text))) + "\n")
+
+
+def show(text: str) -> None:
+    """Game text for a person: boards, prompts, replays (stored agent text included), cleaned."""
+    write(text)
+    sys.stdout.flush()
+
+
+def utc(when: datetime) -> str:
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC"
