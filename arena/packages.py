@@ -1,41 +1,32 @@
-"""The registry of submitted packages.
+"""Submission: ``arena agent submit`` and ``arena agent list``.
 
-``submit_package`` checks a package (folder or archive, see :mod:`arena.archives`)
-and stores an immutable copy under ``$ARENA_HOME/packages/<name>/<version>/``;
-``list_packages`` reads them back.
+``submit_package`` checks a package (a folder, or an archive unpacked by
+:mod:`arena.archives`), stores an immutable copy in the package store
+(:mod:`arena.package_store`, ``$ARENA_HOME/packages/<name>/<version>/``) and
+records it in the database with ``source = "registry"``; ``list_packages``
+reads those rows back. What a folder holds and how it is copied is
+:mod:`arena.package_folder`.
 
-A stored package becomes visible only by one atomic rename, once it is complete
-and read-only (:func:`arena.home.publish`). Refusals are one line naming the
-folder and the offending entry.
+A version is the same version under PEP 440 (``1.0`` is ``1.0.0``) on disk and
+in the database alike, so content submitted under either is guarded by the
+other. Refusals are one line naming the folder and the offending entry.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.version import InvalidVersion, Version
 from sqlalchemy import select
 
+from arena import package_store
 from arena.archives import is_archive, unpack_archive
 from arena.errors import ArenaError
-from arena.home import (
-    Budget,
-    Entry,
-    arena_home,
-    content_hash,
-    max_package_bytes,
-    open_regular,
-    package_entries,
-    publish,
-    sweep_store,
-    too_big,
-)
+from arena.home import content_hash, max_package_bytes, sweep_store
 from arena.manifest import load_manifest
+from arena.package_folder import copy_folder, scan_folder
 from arena.sources import package_source
 from arena.storage import connect, session_factory
 from arena.storage import models as m
@@ -43,51 +34,6 @@ from arena.storage.recorder import ensure_agent_version
 
 if TYPE_CHECKING:
     from arena.check import CheckReport
-
-
-# --- folders ---------------------------------------------------------------------
-
-
-def scan_folder(folder: Path, *, max_bytes: int | None = None) -> list[Entry]:
-    """What a package folder would store, checked: no links out, no devices, within the limit.
-
-    Caches that ``content_hash`` ignores (``__pycache__``, ``.git``, ``.pyc``) are
-    left out. A symlink is allowed when it resolves inside the folder: a linked
-    file is stored as a copy, a linked folder as a relative link.
-
-    Raises:
-        ArenaError: a symlink that resolves outside the folder or nowhere, a device,
-            fifo or socket, or more than the size limit in total.
-    """
-    limit = max_package_bytes(max_bytes)
-    entries = package_entries(folder)
-    used = 0
-    for entry in entries:
-        if entry.kind == "file":
-            used += entry.size
-            if used > limit:
-                raise too_big(folder, str(entry.rel), limit, archive=False)
-    return entries
-
-
-def _copy_entries(folder: Path, entries: list[Entry], dest: Path, limit: int) -> None:
-    root = folder.resolve()
-    budget = Budget(folder, limit, archive=False)
-    for entry in entries:
-        target = dest.joinpath(*entry.rel.parts)
-        if entry.kind == "dir":
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if entry.kind == "dirlink":
-            inside = dest.joinpath(*entry.source.relative_to(root).parts)
-            os.symlink(os.path.relpath(inside, target.parent), target)
-        else:
-            with open_regular(entry.source, folder, str(entry.rel)) as src:
-                budget.copy(src, target, str(entry.rel))
-
-
-# --- the registry ----------------------------------------------------------------
 
 
 @dataclass
@@ -110,11 +56,6 @@ class SubmitReport:
             "path": str(self.path),
             "check": self.check.to_dict(),
         }
-
-
-def registry_dir() -> Path:
-    """``$ARENA_HOME/packages``: ``<name>/<version>/`` folders of submitted packages."""
-    return arena_home() / "packages"
 
 
 def _conflict(name: str, version: str, stored: str, new: str) -> ArenaError:
@@ -152,7 +93,6 @@ def submit_package(
     entries = scan_folder(folder, max_bytes=limit)
     check = check_package(folder)
     name, version, digest = check.name, check.version, check.content_hash
-    dest = _version_folder(registry_dir() / name, version)
 
     sessions = session_factory(connect(db_url))
     with sessions() as session:
@@ -160,16 +100,12 @@ def submit_package(
             if row.content_hash != digest:
                 raise _conflict(name, version, row.content_hash, digest)
 
-    stored = False
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
+    def build(tmp: Path) -> None:
+        copy_folder(folder, entries, tmp, limit)
+        if content_hash(tmp) != digest:
+            raise ArenaError(f"{path}: the package changed while it was being submitted")
 
-        def build(tmp: Path) -> None:
-            _copy_entries(folder, entries, tmp, limit)
-            if content_hash(tmp) != digest:
-                raise ArenaError(f"{path}: the package changed while it was being submitted")
-
-        stored = publish(dest.parent, dest, build)
+    dest, stored = package_store.put(name, version, build)
     stored_hash = content_hash(dest)
     if stored_hash != digest:
         raise _conflict(name, version, stored_hash, digest)
@@ -183,26 +119,15 @@ def submit_package(
     return SubmitReport(name, version, digest, dest, stored, check)
 
 
-def _version_folder(root: Path, version: str) -> Path:
-    """``root/version``, or an existing folder of an equal PEP 440 version (1.0 == 1.0.0)."""
-    wanted = Version(version)
-    if root.is_dir():
-        for child in sorted(root.iterdir()):
-            with contextlib.suppress(InvalidVersion):
-                if Version(child.name) == wanted:
-                    return child
-    return root / version
-
-
 def _registry_rows(session: Any, name: str, version: str) -> list[m.AgentVersion]:
     """Registry rows of ``name`` whose version equals ``version`` under PEP 440."""
-    wanted = Version(version)
+    wanted = package_store.parse_version(name, version)
     rows = session.scalars(
         select(m.AgentVersion)
         .join(m.Agent)
         .where(m.Agent.name == name, m.AgentVersion.source == "registry")
     )
-    return [row for row in rows if _version_key(row.version) == (0, wanted)]
+    return [row for row in rows if package_store.same_version(row.version, wanted)]
 
 
 @dataclass(frozen=True)
@@ -227,13 +152,6 @@ class PackageRow:
             "submitted_at": self.submitted_at.isoformat(),
             "path": self.path,
         }
-
-
-def _version_key(text: str) -> tuple[int, Version | str]:
-    try:
-        return (0, Version(text))
-    except InvalidVersion:
-        return (1, text)
 
 
 def _stored_envs(path: str | None) -> tuple[str, ...]:
@@ -265,4 +183,4 @@ def list_packages(*, db_url: str | None = None) -> list[PackageRow]:
         )
         for name, row in found
     ]
-    return sorted(rows, key=lambda r: (r.name, _version_key(r.version)))
+    return sorted(rows, key=lambda r: (r.name, package_store.version_key(r.version)))

@@ -19,12 +19,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
-
-from arena import __version__
+from arena import __version__, package_store
 from arena.archives import is_archive, unpack_archive
 from arena.errors import ArenaError
-from arena.home import arena_home, content_hash, package_entries
+from arena.home import content_hash, package_entries
 from arena.manifest import MANIFEST, Manifest, check_requires, load_manifest
 from arena.protocol import AgentContext
 from arena.registry import BuiltinAgent, builtin_agents, env_specs
@@ -213,35 +211,19 @@ def package_source(package_dir: Path, *, source: str = "path") -> AgentSource:
     )
 
 
-def _registry_source(name: str, version: str | None) -> AgentSource | None:
-    root = arena_home() / "packages" / name
-    if not root.is_dir():
-        return None
-    if version is not None:
-        folder = root / version
-        return package_source(folder, source="registry") if folder.is_dir() else None
-    versions = []
-    for child in root.iterdir():
-        try:
-            versions.append((Version(child.name), child))
-        except InvalidVersion:
-            continue
-    if not versions:
-        return None
-    return package_source(max(versions)[1], source="registry")
-
-
 def resolve_agent(spec: str, *, base_dir: Path | None = None) -> AgentSource:
     """Turn what a user typed into an agent source.
 
     Order: a built-in name; then a path (relative to ``base_dir``, else the
     current folder) holding ``agent.toml``, or a ``.zip`` / ``.tar.gz`` / ``.tgz``
     of one (unpacked into ``$ARENA_HOME/cache``); then ``name@version`` or
-    ``name`` (latest version) in the registry under ``$ARENA_HOME/packages``.
+    ``name`` (newest version) in the registry under ``$ARENA_HOME/packages``,
+    versions compared under PEP 440 (``name@1.0`` finds a stored ``1.0.0``; see
+    :func:`arena.package_store.find`).
 
     Raises:
-        ArenaError: nothing matched, the package's manifest is invalid, or an
-            archive is unsafe or too big.
+        ArenaError: nothing matched, the package's manifest is invalid, an
+            archive is unsafe or too big, or ``@version`` is not a PEP 440 version.
     """
     builtins = builtin_agents()
     if spec in builtins:
@@ -261,9 +243,9 @@ def resolve_agent(spec: str, *, base_dir: Path | None = None) -> AgentSource:
         )
     name, _, version = spec.partition("@")
     if "/" not in spec and name:
-        found = _registry_source(name, version or None)
-        if found is not None:
-            return found
+        stored = package_store.find(name, version or None)
+        if stored is not None:
+            return package_source(stored, source="registry")
     known = ", ".join(sorted(builtins))
     raise ArenaError(
         f"unknown agent '{spec}': not a built-in ({known}), a package folder, "

@@ -107,12 +107,23 @@ def test_submit_json_then_list_json_and_table(package: Path, arena_home: Path) -
 
 def test_submitted_package_plays_by_name_and_version(package: Path) -> None:
     assert arena("agent", "submit", str(package))[0] == 0
-    for spec in ("c4-heuristic", "c4-heuristic@1.0.0"):
+    # The stored 1.0.0 under every PEP 440 spelling of it, and as the newest.
+    for spec in ("c4-heuristic", "c4-heuristic@1.0.0", "c4-heuristic@1.0", "c4-heuristic@1"):
         code, out, err = arena(
             "match", "connect_four_v3", spec, "random", "--games", "2", "--no-record", "--json"
         )
         assert code == 0, err
         assert set(json.loads(out)["summary"]) == {"c4-heuristic", "random"}
+
+    code, out, err = arena("match", "connect_four_v3", "c4-heuristic@1.1", "random")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: unknown agent 'c4-heuristic@1.1': not a built-in (minimax, one-ply, random, "
+        "tag-chaser), a package folder, or a submitted name[@version]\n"
+    )
+    code, out, err = arena("match", "connect_four_v3", "c4-heuristic@latest", "random")
+    assert (code, out) == (1, "")
+    assert err == "error: c4-heuristic@latest: 'latest' is not a PEP 440 version (e.g. 1.0.0)\n"
 
 
 def test_submit_an_archive(package: Path, tmp_path: Path, arena_home: Path) -> None:

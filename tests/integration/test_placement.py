@@ -11,15 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from arena.errors import ArenaError
-from arena.packages import registry_dir, submit_package
+from arena.package_store import registry_dir
+from arena.packages import submit_package
 from arena.play import game_seed
+from arena.rating import Rating, RatingSystem
 from arena.sources import package_source
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.recorder import ensure_agent_version
 from tests.conftest import EXAMPLE_C4
 from tournaments.placement import PlacementReport, pick_opponent, place_new_submissions
-from tournaments.rating import Rating, RatingSystem
 from tournaments.run import TournamentOutcome
 from tournaments.schedule import run_scheduler, schedule_tournament
 

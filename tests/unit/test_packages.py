@@ -1,5 +1,5 @@
-"""Package archives, the size limit, and the registry (``arena.archives``, ``arena.home``,
-``arena.packages``)."""
+"""Package archives, the size limit, folders and submission (``arena.archives``,
+``arena.home``, ``arena.package_folder``, ``arena.packages``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from arena.archives import unpack_archive
 from arena.check import CheckReport
 from arena.errors import ArenaError
 from arena.home import Budget, content_hash, max_package_bytes
-from arena.packages import list_packages, scan_folder, submit_package
+from arena.package_folder import scan_folder
+from arena.packages import list_packages, submit_package
 from arena.result import AgentInfo
 from arena.sources import package_source, resolve_agent
 from arena.storage import connect, session_factory

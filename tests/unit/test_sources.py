@@ -186,6 +186,26 @@ def test_registry_pinned_version(home: Path) -> None:
     assert source.package_dir == home / "packages" / "reg-agent" / "1.2.0"
 
 
+@pytest.mark.parametrize("spec", ["reg-agent@1.2", "reg-agent@1.2.0", "reg-agent@1.2.0.0"])
+def test_registry_version_is_pep440_equal(home: Path, spec: str) -> None:
+    source = resolve_agent(spec)  # the stored 1.2.0, whichever way it is spelt
+    assert source.info.version == "1.2.0"
+    assert source.package_dir == home / "packages" / "reg-agent" / "1.2.0"
+
+
+def test_registry_major_only(home: Path) -> None:
+    submit(home, "one-agent", "1.0.0")
+    assert resolve_agent("one-agent@1").package_dir == home / "packages" / "one-agent" / "1.0.0"
+
+
+def test_registry_invalid_version(home: Path) -> None:
+    with pytest.raises(ArenaError) as info:
+        resolve_agent("reg-agent@not-a-version")  # a folder of that name exists: not a version
+    assert str(info.value) == (
+        "reg-agent@not-a-version: 'not-a-version' is not a PEP 440 version (e.g. 1.0.0)"
+    )
+
+
 def test_registry_unknown_version(home: Path) -> None:
     with pytest.raises(ArenaError) as info:
         resolve_agent("reg-agent@9.9.9")
