@@ -206,6 +206,7 @@ def _check_name(name: str, db_url: str | None) -> None:
 def _rating(db_url: str | None, info: AgentInfo, env_id: str) -> dict[str, float] | None:
     from sqlalchemy import select
 
+    from arena.rating import conservative
     from arena.storage import connect
     from arena.storage import models as m
     from arena.storage.db import session_factory
@@ -221,7 +222,7 @@ def _rating(db_url: str | None, info: AgentInfo, env_id: str) -> dict[str, float
         return {
             "mu": row.mu,
             "sigma": row.sigma,
-            "score": row.mu - 3 * row.sigma,
+            "score": conservative(row.mu, row.sigma),
             "games": row.games,
         }
 
@@ -271,7 +272,7 @@ def play_human(
         ArenaError: a bad env, opponent, name or count, before anything is played.
     """
     from arena.play import game_seed
-    from arena.registry import get_env, get_service
+    from arena.registry import get_env
     from arena.sources import resolve_agent
     from arena.storage import connect
     from arena.storage.recorder import Recorder
@@ -304,7 +305,7 @@ def play_human(
     env = spec.build()
     spec = spec.for_env(env)
     human_host = HumanHost(spec, env, ask, show)
-    recorder = Recorder(connect(db_url), get_service("rater")())
+    recorder = Recorder(connect(db_url))
     with HostPool(limits) as pool:
         pool.load(rival)  # a package that fails to import is an error, before any game
         pool.attach(person, human_host)

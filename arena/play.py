@@ -152,7 +152,7 @@ def play_and_record(
     Raises:
         ArenaError: one line naming the env or agent at fault.
     """
-    from arena.registry import get_env, get_service
+    from arena.registry import get_env
     from arena.sources import resolve_agent
 
     if games < 1:
@@ -182,7 +182,7 @@ def play_and_record(
             from arena.storage import connect
             from arena.storage.recorder import Recorder
 
-            recorder = Recorder(connect(db_url), get_service("rater")())
+            recorder = Recorder(connect(db_url))
         match_ids: list[int] = []
 
         def store(result: MatchResult) -> None:

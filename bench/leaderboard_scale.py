@@ -152,10 +152,10 @@ def synthesise(matches: int, agents: int, seed: int) -> list[Any]:
 
 def build_db(url: str, matches: int, agents: int, seed: int) -> tuple[float, float]:
     """Fill the database at ``url``; return (synthesis s, recording s)."""
+    from arena.rating import RatingSystem
     from arena.storage import connect, session_factory
     from arena.storage import models as m
     from arena.storage.recorder import Recorder, ensure_agent_version
-    from tournaments.rating import RatingSystem
 
     t0 = time.perf_counter()
     results = synthesise(matches, agents, seed)

@@ -29,14 +29,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
-import trueskill
 from sqlalchemy import Connection, Engine, Select, select
 
 from arena.errors import ArenaError
+from arena.rating import MuSigma, RatingSystem, conservative, fast_team_update, is_rated
 from arena.storage import models as m
-from arena.storage.recorder import MuSigma, is_rated, team_update
 from tournaments.bradley_terry import BTRating, fit_matches
-from tournaments.rating import RatingSystem
 
 
 @dataclass
@@ -126,7 +124,7 @@ def _row(
         learning_type=version.learning_type,
         mu=round(mu, 4),
         sigma=round(sigma, 4),
-        score=round(mu - 3 * sigma, 4),
+        score=round(conservative(mu, sigma), 4),
         games=counts["games"],
         wins=counts["wins"],
         draws=counts["draws"],
@@ -321,59 +319,6 @@ def _versions(conn: Connection, ids: Iterable[int]) -> dict[int, _Version]:
     return {r.id: _Version(*r[1:]) for r in conn.execute(query)}
 
 
-class _Replay:
-    """TrueSkill updates for a replay: ``team_update`` with a fast path for 1 vs 1.
-
-    For two teams of one player each, TrueSkill's factor graph reduces to a closed
-    form (Herbrich et al. 2007; ``tournaments.rating`` has the formulas), computed
-    here with the same ``v``/``w`` functions and draw margin as the ``trueskill``
-    package, so the result agrees with ``RatingSystem.rate`` to rounding (tested
-    in ``tests/unit/test_bradley_terry.py``). Everything else goes through
-    ``team_update``.
-    """
-
-    def __init__(self, rater: RatingSystem) -> None:
-        c = rater.config
-        self._rater = rater
-        # Its own environment (never the trueskill module's global one), for v/w/ppf only.
-        self._env = trueskill.TrueSkill(
-            mu=c.mu,
-            sigma=c.sigma,
-            beta=c.beta,
-            tau=c.tau,
-            draw_probability=c.draw_probability,
-            backend=None,
-        )
-        self._tau2 = c.tau**2
-        self._two_beta2 = 2 * c.beta**2
-        self._margin = trueskill.calc_draw_margin(c.draw_probability, 2, self._env)
-
-    def update(
-        self, seats: Sequence[tuple[int, int, int]], current: dict[int, MuSigma]
-    ) -> dict[int, MuSigma]:
-        groups: dict[tuple[int, int], set[int]] = {}
-        for vid, team, rank in seats:
-            groups.setdefault((team, rank), set()).add(vid)
-        if len(groups) != 2 or any(len(g) != 1 for g in groups.values()):
-            return team_update(self._rater, seats, current)
-        # Winner first, as trueskill orders team_update's groups (by team on a draw).
-        (ka, (a,)), (kb, (b,)) = sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-        ra, rb = current[a], current[b]
-        va = ra.sigma**2 + self._tau2
-        vb = rb.sigma**2 + self._tau2
-        c = math.sqrt(self._two_beta2 + va + vb)
-        t, eps = (ra.mu - rb.mu) / c, self._margin / c
-        env = self._env
-        if ka[1] == kb[1]:
-            v, w = env.v_draw(t, eps), env.w_draw(t, eps)
-        else:
-            v, w = env.v_win(t, eps), env.w_win(t, eps)
-        return {
-            a: MuSigma(ra.mu + va / c * v, math.sqrt(va * (1 - va / c**2 * w))),
-            b: MuSigma(rb.mu - vb / c * v, math.sqrt(vb * (1 - vb / c**2 * w))),
-        }
-
-
 def _tournament_rows(conn: Connection, name: str, env_id: str | None) -> list[LeaderboardRow]:
     tournament = conn.execute(
         select(m.Tournament.id, m.Tournament.env_id).where(m.Tournament.name == name)
@@ -383,7 +328,6 @@ def _tournament_rows(conn: Connection, name: str, env_id: str | None) -> list[Le
     if env_id is not None and tournament.env_id != env_id:
         return []
     rater = RatingSystem()
-    replay = _Replay(rater)
     start = rater.initial()
     current: dict[int, MuSigma] = {}
     counts: dict[int, dict[str, int]] = {}
@@ -401,7 +345,7 @@ def _tournament_rows(conn: Connection, name: str, env_id: str | None) -> list[Le
         for vid, _, _ in ranked:
             if vid not in current:
                 current[vid] = MuSigma(start.mu, start.sigma)
-        current.update(replay.update(ranked, current))
+        current.update(fast_team_update(rater, ranked, current))
         # As the recorder counts: games and outcomes per slot, a forfeit once per version.
         slots = {s.slot: s for s in seats}
         for s in slots.values():

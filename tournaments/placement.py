@@ -40,6 +40,7 @@ from arena.errors import ArenaError
 from arena.hosts import HostPool
 from arena.manifest import load_manifest
 from arena.play import game_seed, play_and_record
+from arena.rating import Rating, RatingSystem
 from arena.registry import get_env
 from arena.runner import unique_labels
 from arena.sources import AgentSource, package_source
@@ -47,7 +48,6 @@ from arena.storage import connect, default_url, session_factory
 from arena.storage import models as m
 from tournaments.config import TournamentConfig, load_tournament
 from tournaments.executor import agent_ref
-from tournaments.rating import Rating, RatingSystem
 from tournaments.run import prepare_entrants
 
 __all__ = ["PlacementBatch", "PlacementReport", "pick_opponent", "place_new_submissions"]

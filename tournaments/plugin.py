@@ -6,15 +6,10 @@ from arena.registry import register_service
 
 
 def register() -> None:
-    """Offer the rater, tournament runner, leaderboard, report and scheduler to ``arena``.
+    """Offer the tournament runner, leaderboard, report and scheduler to ``arena``.
 
     Imports happen on first use so ``arena --help`` stays fast.
     """
-
-    def rater():  # type: ignore[no-untyped-def]
-        from tournaments.rating import RatingSystem
-
-        return RatingSystem()
 
     def run(*args, **kwargs):  # type: ignore[no-untyped-def]
         from tournaments.run import run_tournament
@@ -51,7 +46,6 @@ def register() -> None:
 
         return crossplay(*args, **kwargs)
 
-    register_service("rater", rater)
     register_service("report", report)
     register_service("crossplay", crossplay)
     register_service("tournament.status", status)

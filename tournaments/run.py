@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from arena.errors import ArenaError
 from arena.hosts import HostPool
 from arena.play import game_seed
+from arena.rating import RatingSystem
 from arena.registry import get_env
 from arena.result import MatchResult
 from arena.sources import AgentSource, resolve_agent
@@ -34,7 +35,6 @@ from arena.storage.recorder import Recorder
 from tournaments.config import TournamentConfig, load_tournament
 from tournaments.executor import Executor, MatchTask, agent_ref
 from tournaments.formats import Entrant, Format, GameResult, GameSpec
-from tournaments.rating import RatingSystem
 
 
 @dataclass

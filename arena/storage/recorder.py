@@ -21,12 +21,13 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from arena.rating import MuSigma, Rater, RatingSystem, is_rated, team_update
 from arena.result import AgentInfo, MatchResult
 from arena.storage import models as m
 from arena.storage.db import session_factory
@@ -118,19 +119,6 @@ def _content_error(exc: BaseException) -> bool:
     return isinstance(exc, ValueError | TypeError | OverflowError)
 
 
-class MuSigma(NamedTuple):
-    mu: float
-    sigma: float
-
-
-class Rater(Protocol):
-    """What the recorder needs from a rating system (``tournaments.rating``)."""
-
-    def initial(self) -> Any: ...
-
-    def rate(self, groups: Sequence[Sequence[Any]], ranks: Sequence[int]) -> list[list[Any]]: ...
-
-
 def ensure_agent_version(session: Session, info: AgentInfo) -> m.AgentVersion:
     """Get or create the rows for an agent version (by content hash).
 
@@ -160,43 +148,6 @@ def ensure_agent_version(session: Session, info: AgentInfo) -> m.AgentVersion:
     session.add(version)
     session.flush()
     return version
-
-
-def is_rated(seats: Sequence[tuple[int, int]]) -> bool:
-    """Whether a match with these ``(agent version, team)`` seats moves ratings.
-
-    A version on two opposing teams (self-play) tells nothing about its skill, and
-    one team alone has no opponent: such matches are stored, not rated.
-    """
-    teams_of: dict[int, set[int]] = {}
-    for vid, team in seats:
-        teams_of.setdefault(vid, set()).add(team)
-    n_teams = len({team for _, team in seats})
-    return n_teams > 1 and all(len(t) == 1 for t in teams_of.values())
-
-
-def team_update(
-    rater: Rater, seats: Sequence[tuple[int, int, int]], current: dict[int, MuSigma]
-) -> dict[int, MuSigma]:
-    """New ratings after one match, from ``(agent version, team, rank)`` per seat.
-
-    Each team is one TrueSkill group holding each of its agent versions once, at
-    the team's rank (lower is better, equal ranks tie). A member that forfeited
-    ranks apart from its teammates, so it forms a group of its own.
-    """
-    members: dict[tuple[int, int], list[int]] = {}
-    for vid, team, rank in seats:
-        group = members.setdefault((team, rank), [])
-        if vid not in group:
-            group.append(vid)
-    keys = sorted(members)
-    groups = [[current[vid] for vid in members[k]] for k in keys]
-    updated = rater.rate(groups, [rank for _, rank in keys])
-    return {
-        vid: MuSigma(float(new.mu), float(new.sigma))
-        for key, group in zip(keys, updated, strict=True)
-        for vid, new in zip(members[key], group, strict=True)
-    }
 
 
 # Statements built once: constructing them per match cost more than running them.
@@ -260,10 +211,11 @@ class Recorder:
     playing (see ``bench/RESULTS.md``).
     """
 
-    def __init__(self, engine: Engine, rater: Rater) -> None:
+    def __init__(self, engine: Engine, rater: Rater | None = None) -> None:
+        """``rater``: TrueSkill with its default parameters (`RatingSystem`) if omitted."""
         self._engine = engine
         self._sessions = session_factory(engine)
-        self._rater = rater
+        self._rater = rater if rater is not None else RatingSystem()
         self._version_ids: dict[str, int] = {}
         self._batch: tuple[int, float] | None = None
         self._conn: Connection | None = None

@@ -20,6 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, insert, make_url, select, text
 from sqlalchemy.exc import IntegrityError
 
+from arena.rating import RatingSystem
 from arena.registry import get_env
 from arena.runner import play_match
 from arena.sources import resolve_agent
@@ -28,7 +29,6 @@ from arena.storage import models as m
 from arena.storage.db import HEAD
 from arena.storage.recorder import Recorder
 from tournaments.leaderboard import leaderboard
-from tournaments.rating import RatingSystem
 from tournaments.run import run_tournament
 
 

@@ -42,6 +42,7 @@ import pytest
 from arena.hosts import HostPool
 from arena.limits import Limits
 from arena.play import play_and_record
+from arena.rating import RatingSystem
 from arena.registry import get_env
 from arena.result import MatchResult
 from arena.runner import play_match
@@ -49,7 +50,6 @@ from arena.sandbox.isolation import probe
 from arena.sources import OUTPUT_LIMIT, resolve_agent
 from arena.storage import connect
 from arena.storage.recorder import Recorder
-from tournaments.rating import RatingSystem
 
 PACKAGES = Path(__file__).resolve().parents[1] / "packages"
 ROOT = Path(__file__).resolve().parents[2]

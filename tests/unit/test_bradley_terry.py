@@ -8,16 +8,16 @@ import random
 import numpy as np
 import pytest
 
+from arena.rating import MuSigma, RatingConfig, RatingSystem, fast_team_update, team_update
 from arena.registry import get_env
 from arena.result import MatchResult
 from arena.runner import play_match
 from arena.sources import resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
-from arena.storage.recorder import MuSigma, Recorder, team_update
+from arena.storage.recorder import Recorder
 from tournaments.bradley_terry import ELO, BTRating, fit, fit_matches, pairwise
-from tournaments.leaderboard import _bradley_terry, _Replay, _Seat, leaderboard
-from tournaments.rating import RatingConfig, RatingSystem
+from tournaments.leaderboard import _bradley_terry, _Seat, leaderboard
 
 TRUTH = {"a": 1250.0, "b": 1100.0, "c": 1000.0, "d": 900.0, "e": 750.0}  # mean 1000
 
@@ -216,7 +216,6 @@ def test_fit_matches_orders_free_for_all_finishers() -> None:
 def test_fast_replay_matches_trueskill() -> None:
     for config in (RatingConfig(), RatingConfig(draw_probability=0.3, tau=0.5)):
         rater = RatingSystem(config=config)
-        replay = _Replay(rater)
         start = MuSigma(config.mu, config.sigma)
         slow = {vid: start for vid in range(5)}
         fast = dict(slow)
@@ -226,7 +225,7 @@ def test_fast_replay_matches_trueskill() -> None:
             ranks = rng.choice([(1, 2), (2, 1), (1, 1)])
             seats = [(a, 0, ranks[0]), (b, 1, ranks[1])]
             slow.update(team_update(rater, seats, slow))
-            fast.update(replay.update(seats, fast))
+            fast.update(fast_team_update(rater, seats, fast))
             for vid in (a, b):
                 assert fast[vid].mu == pytest.approx(slow[vid].mu, abs=1e-9)
                 assert fast[vid].sigma == pytest.approx(slow[vid].sigma, abs=1e-9)
@@ -234,7 +233,7 @@ def test_fast_replay_matches_trueskill() -> None:
     rater = RatingSystem()
     three = {vid: MuSigma(25.0, 25 / 3) for vid in range(3)}
     ffa = [(0, 0, 1), (1, 1, 2), (2, 2, 3)]
-    assert _Replay(rater).update(ffa, three) == team_update(rater, ffa, three)
+    assert fast_team_update(rater, ffa, three) == team_update(rater, ffa, three)
 
 
 def _c4(seed: int) -> MatchResult:

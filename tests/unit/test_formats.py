@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from arena.errors import ArenaError
 from arena.play import game_seed
+from arena.rating import Rating, RatingSystem
 from tournaments.formats import (
     FORMATS,
     Entrant,
@@ -41,7 +42,6 @@ from tournaments.formats import (
 )
 from tournaments.formats.knockout import MAX_TIEBREAKS, bracket_order
 from tournaments.formats.sprt import SprtConfig
-from tournaments.rating import Rating, RatingSystem
 
 
 def round_robin(n_entrants: int, games_per_pairing: int, *, seed: int, run: int) -> list[Any]:

@@ -1,4 +1,4 @@
-"""Tests for `tournaments.rating`.
+"""Tests for `arena.rating`.
 
 Golden values come from python-trueskill's own published examples, not from this wrapper's
 output. The sources are abbreviated below:
@@ -23,7 +23,7 @@ import math
 import pytest
 import trueskill
 
-from tournaments.rating import Rating, RatingConfig, RatingSystem
+from arena.rating import Rating, RatingConfig, RatingSystem, conservative
 
 TOL = 1e-3
 
@@ -54,6 +54,8 @@ def system() -> RatingSystem:
 def test_rating_is_frozen_and_scores_mu_minus_three_sigma() -> None:
     rating = Rating(30.0, 2.0)
     assert rating.score == 24.0
+    assert conservative(30.0, 2.0) == 24.0
+    assert conservative(25.0, 25.0 / 3.0) == 0.0  # a newcomer starts at 0
     with pytest.raises(dataclasses.FrozenInstanceError):
         rating.mu = 1.0  # type: ignore[misc]
 

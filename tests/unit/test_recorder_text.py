@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from arena.rating import RatingSystem
 from arena.registry import get_env
 from arena.result import AgentInfo, MatchResult
 from arena.runner import play_match
@@ -16,7 +17,6 @@ from arena.sources import resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.recorder import NOTE_KEY, Recorder, plain_json
-from tournaments.rating import RatingSystem
 
 EVIL = "boom \ud800 \x1b]0;pwned\x07 \u202eevil\x00"
 CLEAN = "boom \ufffd\ufffd\ufffd ]0;pwned evil"  # a lone surrogate is 3 bytes: 3 U+FFFD

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
+from arena.rating import RatingSystem
 from arena.registry import builtin_agents, get_env
 from arena.runner import play_match
 from arena.sources import builtin_source, resolve_agent
@@ -18,7 +19,6 @@ from arena.storage import models as m
 from arena.storage.db import HEAD, MIGRATIONS
 from arena.storage.recorder import Recorder
 from tests.conftest import EXAMPLE_C4
-from tournaments.rating import RatingSystem
 
 
 def _count(engine, model) -> int:  # type: ignore[no-untyped-def]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from arena.errors import ArenaError
+from arena.rating import conservative
 
 __all__ = [
     "Entrant",
@@ -61,7 +62,7 @@ class Entrant:
     @property
     def score(self) -> float:
         """Conservative rating ``mu - 3 sigma``, what seeding sorts by."""
-        return self.mu - 3.0 * self.sigma
+        return conservative(self.mu, self.sigma)
 
 
 @dataclass(frozen=True)

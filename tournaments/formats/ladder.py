@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from itertools import combinations
 
 from arena.errors import ArenaError
+from arena.rating import Rating, RatingSystem
 from tournaments.formats.base import (
     Entrant,
     FormatBase,
@@ -44,7 +45,6 @@ from tournaments.formats.base import (
     pinned_pairs,
     positive_option,
 )
-from tournaments.rating import Rating, RatingSystem
 
 DEFAULT_ROUNDS = 10
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from arena.rating import conservative
 from arena.registry import env_specs
 from arena.storage import models as m
 from tournaments.leaderboard import LeaderboardRow
@@ -197,7 +198,7 @@ def rating_history(engine: Engine) -> dict[str, History]:
     points: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
     with engine.connect() as conn:
         for env, hash_, match_id, mu, sigma in conn.execute(query):
-            points[env].append((hash_, match_id, mu - 3 * sigma))
+            points[env].append((hash_, match_id, conservative(mu, sigma)))
     out = {}
     for env, rows in points.items():
         order = sorted({match_id for _, match_id, _ in rows})

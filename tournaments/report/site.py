@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from arena.errors import ArenaError
+from arena.rating import RatingSystem, conservative
 from arena.registry import env_specs
 from arena.textsafe import clean_text
 from tournaments.leaderboard import LeaderboardRow, leaderboard
-from tournaments.rating import RatingSystem
 from tournaments.report import data, plots
 from tournaments.report.html import CSS, Markup, Num, esc, link, num, page, table
 
@@ -171,7 +171,7 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
 
     history = data.rating_history(engine)
     first = RatingSystem().initial()
-    start = first.mu - 3 * first.sigma
+    start = conservative(first.mu, first.sigma)
     sections = []
     for env in envs:
         env_rows = by_env.get(env, [])
