@@ -18,12 +18,12 @@ from typer.testing import CliRunner
 from arena.cli import app
 from arena.human import play_human
 from arena.play import play_series
+from arena.rating import RatingSystem
 from arena.registry import get_env, get_service
 from arena.sources import resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.recorder import Recorder
-from tournaments.rating import RatingSystem
 from tournaments.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
