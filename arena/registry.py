@@ -108,15 +108,3 @@ def command_registrars() -> list[CommandRegistrar]:
     found = sorted(entry_points(group="arena.commands"), key=lambda ep: ep.name)
     return [ep.load() for ep in found]
 
-
-# TEMPORARY (removed in this change once play/human use arena.rating directly).
-_SERVICES: dict[str, Any] = {}
-
-
-def register_service(name: str, provider: Any) -> None:
-    _SERVICES[name] = provider
-
-
-def get_service(name: str) -> Any:
-    load_plugins()
-    return _SERVICES[name]

@@ -1,6 +1,6 @@
 r"""Offline Bradley-Terry ratings with bootstrap intervals, as Chatbot Arena reports them.
 
-TrueSkill (``tournaments.rating``) rates online, match by match, so its numbers
+TrueSkill (``arena.rating``) rates online, match by match, so its numbers
 depend on the order games were played. This module fits one static model to all
 the matches at once and reports each agent's strength with a 95% interval.
 
