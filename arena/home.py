@@ -38,6 +38,8 @@ MIB = 1024 * 1024
 DEFAULT_MAX_MB = 256
 MAX_MB_ENV = "ARENA_MAX_PACKAGE_MB"
 CHUNK = 1024 * 1024
+# $ARENA_HOME/packages: the store of submitted packages (arena.package_store owns it).
+STORE_DIR = "packages"
 
 SPECIAL_KINDS = {
     stat.S_IFCHR: "character device",
@@ -324,7 +326,7 @@ def sweep_store(home: Path | None = None) -> list[Path]:
     home = arena_home() if home is None else home
     removed = sweep_stale(home / "cache")
     with contextlib.suppress(OSError):
-        for name in sorted((home / "packages").iterdir()):
+        for name in sorted((home / STORE_DIR).iterdir()):
             if name.is_dir() and not name.is_symlink():
                 removed += sweep_stale(name)
     return removed

@@ -24,12 +24,12 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from arena.errors import ArenaError
-from arena.home import arena_home, publish
+from arena.home import STORE_DIR, arena_home, publish
 
 
 def registry_dir() -> Path:
     """``$ARENA_HOME/packages``: ``<name>/<version>/`` folders of submitted packages."""
-    return arena_home() / "packages"
+    return arena_home() / STORE_DIR
 
 
 def parse_version(name: str, version: str) -> Version:
