@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal, get_args
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from arena.config_check import Check, check_table, one_of
 from arena.errors import ArenaError
 
 if sys.version_info >= (3, 11):
@@ -37,41 +38,90 @@ KINDS = (
     "human",
     "other",
 )
-PROTOCOLS = (1,)
-TOP_KEYS = ("protocol", "agent")
-# key -> (expected type description, required)
-AGENT_KEYS: dict[str, tuple[str, bool]] = {
-    "name": ("string", True),
-    "version": ("string", True),
-    "entry": ("string", True),
-    "envs": ("list of strings", True),
-    "kind": ("string", False),
-    "learning_type": ("string", False),
-    "description": ("string", False),
-    "authors": ("list of strings", False),
-    "roles": ("list of strings", False),
-    "python_requires": ("string", False),
-    "requires": ("list of strings", False),
-}
+ProtocolVersion = Literal[1]
+PROTOCOLS = get_args(ProtocolVersion)
+RUNNING_PYTHON = ".".join(map(str, sys.version_info[:3]))
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def _is_specifier(text: str) -> bool:
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return False
+    return True
+
+
+def _is_requirement(text: str) -> bool:
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return False
+    return True
+
+
+# The checks of the [agent] values, each in the words of AGENT_PROTOCOL.md.
+GOOD_NAME = Check(
+    lambda v: NAME_RE.fullmatch(v) is not None,
+    says=lambda v: (
+        f"{v!r} must match {NAME_RE.pattern} (lower-case letters, digits, '.', '_', '-')"
+    ),
+)
+PEP_440 = Check(_is_version, says=lambda v: f"{v!r} is not a PEP 440 version (e.g. 1.0.0)")
+GOOD_ENTRY = Check(
+    lambda v: ENTRY_RE.fullmatch(v) is not None,
+    says=lambda v: f"{v!r} must be 'module:callable' (e.g. 'negamax:make_agent')",
+)
+SOME_ENV = Check(bool, says=lambda _: "must name at least one env")
+SPECIFIER = Check(_is_specifier, says=lambda v: f"{v!r} is not a version specifier")
+ALLOWS_RUNNING_PYTHON = Check(
+    lambda v: RUNNING_PYTHON in SpecifierSet(v),
+    says=lambda v: f"{v!r} excludes the arena's Python {RUNNING_PYTHON}",
+)
+PEP_508 = Check(_is_requirement, says=lambda v: f"{v!r} is not a PEP 508 requirement")
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """A validated ``agent.toml``."""
+class AgentTable:
+    """The ``[agent]`` table of ``agent.toml``: its keys, their types and their checks."""
 
-    path: Path
-    name: str
-    version: str
-    entry: str
-    envs: tuple[str, ...]
-    kind: str = "other"
+    name: Annotated[str, GOOD_NAME]
+    version: Annotated[str, PEP_440]
+    entry: Annotated[str, GOOD_ENTRY]
+    envs: Annotated[tuple[str, ...], SOME_ENV]
+    kind: Annotated[str, one_of(KINDS)] = "other"
     learning_type: str = ""
     description: str = ""
     authors: tuple[str, ...] = ()
-    roles: tuple[str, ...] | None = None
-    python_requires: str | None = None
-    requires: tuple[str, ...] = ()
-    protocol: int = 1
+    roles: tuple[str, ...] | None = None  # None: every role
+    python_requires: Annotated[str, SPECIFIER, ALLOWS_RUNNING_PYTHON] | None = None
+    requires: tuple[Annotated[str, PEP_508], ...] = ()
+
+
+AGENT_KEYS = tuple(f.name for f in fields(AgentTable))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManifestFile:
+    """The whole of ``agent.toml``."""
+
+    protocol: ProtocolVersion = 1
+    agent: AgentTable
+
+
+@dataclass(frozen=True)
+class Manifest(AgentTable):
+    """A validated ``agent.toml``: its ``[agent]`` table, where it was read and its protocol."""
+
+    path: Path = field(kw_only=True)
+    protocol: int = field(default=1, kw_only=True)
 
     @property
     def module(self) -> str:
@@ -80,18 +130,6 @@ class Manifest:
     @property
     def callable_name(self) -> str:
         return self.entry.split(":", 1)[1]
-
-
-def _check_type(path: Path, key: str, value: Any, expected: str) -> None:
-    ok = (
-        isinstance(value, str)
-        if expected == "string"
-        else isinstance(value, list) and all(isinstance(v, str) for v in value)
-    )
-    if not ok:
-        raise ArenaError(
-            f"{path}: [agent].{key}: expected a {expected}, got {type(value).__name__} {value!r}"
-        )
 
 
 def load_manifest(package_dir: Path, *, known_envs: set[str] | None = None) -> Manifest:
@@ -111,96 +149,16 @@ def load_manifest(package_dir: Path, *, known_envs: set[str] | None = None) -> M
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ArenaError(f"{path}: not valid TOML: {exc}") from None
-
-    for key in data:
-        if key not in TOP_KEYS:
-            raise ArenaError(
-                f"{path}: unknown key '{key}' (expected one of: {', '.join(TOP_KEYS)})"
-            )
-    protocol = data.get("protocol", 1)
-    if type(protocol) is not int or protocol not in PROTOCOLS:
-        raise ArenaError(f"{path}: protocol: expected one of {list(PROTOCOLS)}, got {protocol!r}")
-    agent = data.get("agent")
-    if not isinstance(agent, dict):
-        raise ArenaError(f"{path}: missing [agent] table")
-    for key in agent:
-        if key not in AGENT_KEYS:
-            raise ArenaError(
-                f"{path}: [agent].{key}: unknown key (expected one of: {', '.join(AGENT_KEYS)})"
-            )
-    for key, (expected, required) in AGENT_KEYS.items():
-        if key not in agent:
-            if required:
-                raise ArenaError(f"{path}: [agent].{key}: missing required key ({expected})")
-            continue
-        _check_type(path, key, agent[key], expected)
-
-    name = agent["name"]
-    if not NAME_RE.fullmatch(name):
-        raise ArenaError(
-            f"{path}: [agent].name: {name!r} must match {NAME_RE.pattern} "
-            "(lower-case letters, digits, '.', '_', '-')"
-        )
-    try:
-        Version(agent["version"])
-    except InvalidVersion:
-        raise ArenaError(
-            f"{path}: [agent].version: {agent['version']!r} is not a PEP 440 version (e.g. 1.0.0)"
-        ) from None
-    if not ENTRY_RE.fullmatch(agent["entry"]):
-        raise ArenaError(
-            f"{path}: [agent].entry: {agent['entry']!r} must be 'module:callable' "
-            "(e.g. 'negamax:make_agent')"
-        )
-    envs = tuple(agent["envs"])
-    if not envs:
-        raise ArenaError(f"{path}: [agent].envs: must name at least one env")
+    checked = check_table(data, ManifestFile, path)
+    agent = checked.agent
     if known_envs is not None:
-        for env_id in envs:
+        for env_id in agent.envs:
             if env_id not in known_envs:
                 raise ArenaError(
                     f"{path}: [agent].envs: unknown env '{env_id}' (run 'arena envs' for the list)"
                 )
-    kind = agent.get("kind", "other")
-    if kind not in KINDS:
-        raise ArenaError(f"{path}: [agent].kind: {kind!r} is not one of: {', '.join(KINDS)}")
-    python_requires = agent.get("python_requires")
-    if python_requires is not None:
-        try:
-            spec = SpecifierSet(python_requires)
-        except InvalidSpecifier:
-            raise ArenaError(
-                f"{path}: [agent].python_requires: {python_requires!r} is not a version specifier"
-            ) from None
-        running = ".".join(map(str, sys.version_info[:3]))
-        if running not in spec:
-            raise ArenaError(
-                f"{path}: [agent].python_requires: {python_requires!r} excludes the arena's "
-                f"Python {running}"
-            )
-    for req in agent.get("requires", []):
-        try:
-            Requirement(req)
-        except InvalidRequirement:
-            raise ArenaError(
-                f"{path}: [agent].requires: {req!r} is not a PEP 508 requirement"
-            ) from None
-    roles = agent.get("roles")
-    return Manifest(
-        path=path,
-        name=name,
-        version=agent["version"],
-        entry=agent["entry"],
-        envs=envs,
-        kind=kind,
-        learning_type=agent.get("learning_type", ""),
-        description=agent.get("description", ""),
-        authors=tuple(agent.get("authors", [])),
-        roles=tuple(roles) if roles is not None else None,
-        python_requires=python_requires,
-        requires=tuple(agent.get("requires", [])),
-        protocol=protocol,
-    )
+    table = {f.name: getattr(agent, f.name) for f in fields(AgentTable)}
+    return Manifest(path=path, protocol=checked.protocol, **table)
 
 
 def check_requires(manifest: Manifest) -> None:

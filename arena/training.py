@@ -17,14 +17,13 @@ Layout of ``--out`` (decided here so every trainer agrees):
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from arena.config_check import PYTHON, check_table
 from arena.errors import ArenaError
 from arena.registry import get_env, trainers
 from arena.trainer import TRAINING_DIR, TrainRequest, TrainSummary
@@ -82,51 +81,7 @@ def build_config(cls: type[T], values: Mapping[str, Any], source: str = "--confi
     Each error is one line naming ``source`` (the file) and the key, because a
     typo in a hyperparameter must not silently train with the default.
     """
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in fields:
-            known = ", ".join(sorted(fields))
-            raise ArenaError(f"{source}: unknown key '{key}' (known keys: {known})")
-        kwargs[key] = _coerce(hints[key], value, f"{source}: key '{key}'")
-    return cls(**kwargs)
-
-
-def _coerce(hint: Any, value: Any, where: str) -> Any:
-    """Check ``value`` against a simple annotation; ints are accepted for floats."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(hint):
-            if option is type(None) and value is None:
-                return None
-            try:
-                return _coerce(option, value, where)
-            except ArenaError:
-                continue
-        raise ArenaError(f"{where}: expected {_name(hint)}, got {value!r}")
-    if origin is typing.Literal:
-        if value in typing.get_args(hint):
-            return value
-        choices = ", ".join(repr(c) for c in typing.get_args(hint))
-        raise ArenaError(f"{where}: expected one of {choices}, got {value!r}")
-    if origin in (tuple, list):
-        (inner, *_rest) = typing.get_args(hint) or (Any,)
-        if not isinstance(value, (list, tuple)):
-            raise ArenaError(f"{where}: expected a list, got {value!r}")
-        items = [_coerce(inner, v, where) for v in value]
-        return tuple(items) if origin is tuple else items
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is Any or (isinstance(hint, type) and isinstance(value, hint)):
-        if hint is int and isinstance(value, bool):
-            raise ArenaError(f"{where}: expected int, got {value!r}")
-        return value
-    raise ArenaError(f"{where}: expected {_name(hint)}, got {value!r}")
-
-
-def _name(hint: Any) -> str:
-    return getattr(hint, "__name__", str(hint).replace("typing.", ""))
+    return check_table(values, cls, source, wording=PYTHON)
 
 
 def train(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
+from arena.config_check import NON_NEGATIVE, POSITIVE, Check, Prose, at_least, check_table
 from arena.errors import ArenaError
+from arena.limits import Limits
 from arena.registry import env_specs
-from arena.runner import Limits
 from tournaments.formats import FORMATS, OPTION_KEYS, Format, make_format
 
 if sys.version_info >= (3, 11):
@@ -22,22 +23,80 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TOP_KEYS = ("tournament", "limits", "schedule", "entrants")
-BASE_KEYS = ("name", "env", "format", "seed", "description", "env_kwargs")
-TOURNAMENT_KEYS = BASE_KEYS + tuple(k for k in OPTION_KEYS if k not in BASE_KEYS)
-LIMIT_KEYS = (
-    "move_timeout_s",
-    "init_timeout_s",
-    "time_bank_s",
-    "memory_mb",
-    "cpu_time_s",
-    "max_processes",
-    "cpus",
-    "reuse_process",
-)
-SCHEDULE_KEYS = ("every", "cron")
-ENTRANT_KEYS = ("agent",)
 EVERY_RE = re.compile(r"^\d+(\.\d+)?\s*[smhd]$")
+# Tournament files have always said "missing required string" for a missing name.
+WORDING = Prose(missing="missing required {noun}")
+DEFAULT_LIMITS = Limits()
+
+# A blank name is as good as none.
+REQUIRED_TEXT = Check(lambda v: bool(v.strip()), says=lambda _: "missing required string")
+KNOWN_ENV = Check(
+    lambda v: v in env_specs(),
+    says=lambda v: f"unknown env '{v}' (run 'arena envs' for the list)",
+)
+KNOWN_FORMAT = Check(
+    lambda v: v in FORMATS,
+    says=lambda v: f"unknown format {v!r} (available: {', '.join(FORMATS)})",
+)
+DURATION = Check(lambda v: EVERY_RE.match(v) is not None, 'a duration like "30m", "24h" or "7d"')
+CRON = Check(lambda v: len(v.split()) == 5, 'five cron fields like "0 3 * * *"')
+
+
+@dataclass(frozen=True, kw_only=True)
+class TournamentTable:
+    """The ``[tournament]`` table. The format's options are checked by the format."""
+
+    other_keys: ClassVar[tuple[str, ...]] = OPTION_KEYS
+
+    name: Annotated[str, REQUIRED_TEXT]
+    env: Annotated[str, REQUIRED_TEXT, KNOWN_ENV]
+    format: Annotated[str, KNOWN_FORMAT] = "round-robin"
+    seed: Annotated[int, at_least(0)] = 0
+    description: str = ""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    games_per_pairing: Annotated[int, at_least(1)] = 2
+
+
+@dataclass(frozen=True)
+class LimitsTable:
+    """The ``[limits]`` table: the :class:`~arena.limits.Limits` a tournament file may set."""
+
+    move_timeout_s: Annotated[float, POSITIVE] = DEFAULT_LIMITS.move_timeout_s
+    init_timeout_s: Annotated[float, POSITIVE] = DEFAULT_LIMITS.init_timeout_s
+    time_bank_s: Annotated[float, NON_NEGATIVE] = DEFAULT_LIMITS.time_bank_s
+    memory_mb: Annotated[int, at_least(16)] = DEFAULT_LIMITS.memory_mb
+    cpu_time_s: Annotated[float, POSITIVE] = DEFAULT_LIMITS.cpu_time_s
+    max_processes: Annotated[int, at_least(1)] = DEFAULT_LIMITS.max_processes
+    cpus: Annotated[float, POSITIVE] = DEFAULT_LIMITS.cpus
+    reuse_process: bool = DEFAULT_LIMITS.reuse_process
+
+    def limits(self) -> Limits:
+        return Limits(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class ScheduleTable:
+    """The ``[schedule]`` table: when ``arena scheduler`` runs the tournament."""
+
+    every: Annotated[str, DURATION] | None = None
+    cron: Annotated[str, CRON] | None = None
+
+
+@dataclass(frozen=True)
+class EntrantTable:
+    """One ``[[entrants]]`` table."""
+
+    agent: Annotated[str, REQUIRED_TEXT]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TournamentFile:
+    """The whole tournament file."""
+
+    tournament: TournamentTable
+    limits: LimitsTable = field(default_factory=LimitsTable)
+    schedule: ScheduleTable = field(default_factory=ScheduleTable)
+    entrants: tuple[EntrantTable, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,38 +128,6 @@ class TournamentConfig:
         return self.path.parent
 
 
-def _unknown(path: Path, where: str, table: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ArenaError(
-                f"{path}: {where}{key}: unknown key (expected one of: {', '.join(allowed)})"
-            )
-
-
-def _int(path: Path, key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ArenaError(f"{path}: {key}: expected an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _positive(path: Path, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ArenaError(f"{path}: {key}: expected a positive number, got {value!r}")
-    return float(value)
-
-
-def _bool(path: Path, key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ArenaError(f"{path}: {key}: expected true or false, got {value!r}")
-    return value
-
-
-def _non_negative(path: Path, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ArenaError(f"{path}: {key}: expected a number >= 0, got {value!r}")
-    return float(value)
-
-
 def load_tournament(path: Path) -> TournamentConfig:
     """Read and validate a tournament file (not its entrants' packages).
 
@@ -113,109 +140,16 @@ def load_tournament(path: Path) -> TournamentConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ArenaError(f"{path}: not valid TOML: {exc}") from None
-    _unknown(path, "", data, TOP_KEYS)
-
-    table = data.get("tournament")
-    if not isinstance(table, dict):
-        raise ArenaError(f"{path}: missing [tournament] table")
-    _unknown(path, "[tournament].", table, TOURNAMENT_KEYS)
-    for key in ("name", "env"):
-        if not isinstance(table.get(key), str) or not table[key].strip():
-            raise ArenaError(f"{path}: [tournament].{key}: missing required string")
-    env_id = table["env"]
-    if env_id not in env_specs():
-        raise ArenaError(
-            f"{path}: [tournament].env: unknown env '{env_id}' (run 'arena envs' for the list)"
-        )
-    fmt = table.get("format", "round-robin")
-    if not isinstance(fmt, str) or fmt not in FORMATS:
-        raise ArenaError(
-            f"{path}: [tournament].format: unknown format {fmt!r} (available: {', '.join(FORMATS)})"
-        )
-    games = _int(path, "[tournament].games_per_pairing", table.get("games_per_pairing", 2), 1)
-    options = {k: table[k] for k in OPTION_KEYS if k in table}
-    options["games_per_pairing"] = games
-    seed = _int(path, "[tournament].seed", table.get("seed", 0), 0)
-    rounds = options.get("rounds")
-    description = table.get("description", "")
-    if not isinstance(description, str):
-        raise ArenaError(f"{path}: [tournament].description: expected a string")
-    env_kwargs = table.get("env_kwargs", {})
-    if not isinstance(env_kwargs, dict):
-        raise ArenaError(f"{path}: [tournament].env_kwargs: expected a table")
-
-    limits_table = data.get("limits", {})
-    if not isinstance(limits_table, dict):
-        raise ArenaError(f"{path}: [limits]: expected a table")
-    _unknown(path, "[limits].", limits_table, LIMIT_KEYS)
-    defaults = Limits()
-    limits = Limits(
-        move_timeout_s=_positive(
-            path,
-            "[limits].move_timeout_s",
-            limits_table.get("move_timeout_s", defaults.move_timeout_s),
-        ),
-        init_timeout_s=_positive(
-            path,
-            "[limits].init_timeout_s",
-            limits_table.get("init_timeout_s", defaults.init_timeout_s),
-        ),
-        time_bank_s=_non_negative(
-            path, "[limits].time_bank_s", limits_table.get("time_bank_s", defaults.time_bank_s)
-        ),
-        memory_mb=_int(
-            path, "[limits].memory_mb", limits_table.get("memory_mb", defaults.memory_mb), 16
-        ),
-        cpu_time_s=_positive(
-            path, "[limits].cpu_time_s", limits_table.get("cpu_time_s", defaults.cpu_time_s)
-        ),
-        max_processes=_int(
-            path,
-            "[limits].max_processes",
-            limits_table.get("max_processes", defaults.max_processes),
-            1,
-        ),
-        cpus=_positive(path, "[limits].cpus", limits_table.get("cpus", defaults.cpus)),
-        reuse_process=_bool(
-            path,
-            "[limits].reuse_process",
-            limits_table.get("reuse_process", defaults.reuse_process),
-        ),
-    )
-
-    schedule = data.get("schedule", {})
-    if not isinstance(schedule, dict):
-        raise ArenaError(f"{path}: [schedule]: expected a table")
-    _unknown(path, "[schedule].", schedule, SCHEDULE_KEYS)
+    checked = check_table(data, TournamentFile, path, wording=WORDING)
+    table = checked.tournament
+    options = {k: data["tournament"][k] for k in OPTION_KEYS if k in data["tournament"]}
+    options["games_per_pairing"] = table.games_per_pairing
+    schedule = {k: v for k, v in vars(checked.schedule).items() if v is not None}
     if len(schedule) > 1:
         raise ArenaError(f"{path}: [schedule]: give either 'every' or 'cron', not both")
-    if "every" in schedule and (
-        not isinstance(schedule["every"], str) or not EVERY_RE.match(schedule["every"])
-    ):
-        raise ArenaError(
-            f'{path}: [schedule].every: expected a duration like "30m", "24h" or "7d", '
-            f"got {schedule['every']!r}"
-        )
-    if "cron" in schedule and (
-        not isinstance(schedule["cron"], str) or len(schedule["cron"].split()) != 5
-    ):
-        raise ArenaError(
-            f'{path}: [schedule].cron: expected five cron fields like "0 3 * * *", '
-            f"got {schedule['cron']!r}"
-        )
-
-    entrants_table = data.get("entrants")
-    if not isinstance(entrants_table, list) or not entrants_table:
+    entrants = [entrant.agent for entrant in checked.entrants]
+    if not entrants:
         raise ArenaError(f"{path}: [[entrants]]: missing (a tournament needs at least two)")
-    entrants = []
-    for i, entrant in enumerate(entrants_table, start=1):
-        if not isinstance(entrant, dict):
-            raise ArenaError(f"{path}: entrants[{i}]: expected a table with 'agent'")
-        _unknown(path, f"entrants[{i}].", entrant, ENTRANT_KEYS)
-        agent = entrant.get("agent")
-        if not isinstance(agent, str) or not agent.strip():
-            raise ArenaError(f"{path}: entrants[{i}].agent: missing required string")
-        entrants.append(agent)
     if len(entrants) < 2:
         raise ArenaError(f"{path}: [[entrants]]: a tournament needs at least two, got 1")
     if "challenger" in options:
@@ -227,23 +161,23 @@ def load_tournament(path: Path) -> TournamentConfig:
             )
         options["challenger"] = entrants.index(challenger)
     try:
-        make_format(fmt, options).check(len(entrants))
+        make_format(table.format, options).check(len(entrants))
     except ArenaError as exc:
         raise ArenaError(f"{path}: {exc}") from None
 
     return TournamentConfig(
         path=path,
-        name=table["name"],
-        env_id=env_id,
-        format=fmt,
-        games_per_pairing=games,
-        seed=seed,
+        name=table.name,
+        env_id=table.env,
+        format=table.format,
+        games_per_pairing=table.games_per_pairing,
+        seed=table.seed,
         entrants=tuple(entrants),
-        limits=limits,
-        rounds=rounds,
-        description=description,
-        schedule=dict(schedule),
-        env_kwargs=dict(env_kwargs),
+        limits=checked.limits.limits(),
+        rounds=options.get("rounds"),
+        description=table.description,
+        schedule=schedule,
+        env_kwargs=table.env_kwargs,
         raw=data,
         options=options,
     )
