@@ -1,12 +1,26 @@
-"""The schema. Every match row carries what replays it: env id and version, seed,
-agent versions (content hashes) and the action log."""
+"""The schema. Every match row carries what replays it: env id and version, the
+keyword arguments the env was built with, seed, agent versions (content hashes)
+and the action log, so a replay reads the match alone.
+
+The tournament tables (``tournaments``, ``runs``, ``planned_games``,
+``schedules``) live here with the platform's own, not in ``tournaments/``: the
+database has one schema and one migration chain, and every reader (the CLI, the
+scheduler, the report, the coming web service) opens it through
+:func:`arena.storage.connect`, which upgrades it to one ``HEAD``. Matches point at
+their run and ratings count tournament games, so the tables are joined in both
+directions; two chains over one database would have to be ordered against each
+other on every upgrade. The platform keeps the tournament config as opaque
+JSON and does not read its shape: what a match needs later is copied onto the
+match row when it is recorded (``Match.env_kwargs``; migration 0003 copied it
+once for the matches stored before the column).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -86,6 +100,11 @@ class Match(Base):
     duration_s: Mapped[float]
     rated: Mapped[bool] = mapped_column(default=True)
     actions: Mapped[list[Any]] = mapped_column(JSON)
+    # What the env was built with (a tournament's env_kwargs); the server default
+    # lets the column be added to a large table without rewriting it.
+    env_kwargs: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
     outputs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     participants: Mapped[list[Participant]] = relationship(

@@ -6,13 +6,13 @@ updates and their history commit together or not at all.
 
 Every string a match carries (labels, error texts, outputs, strings in the
 action log) is cleaned (:func:`~arena.textsafe.clean_text`) and cut to its
-column's length before it is written, and the action log is turned into plain
-JSON (numpy values unwrapped, tuples as lists). A log that cannot be (a NaN, an
-object of another type, nesting past 64 levels) is dropped and the match is
-stored without it, with a note under the ``"(arena)"`` key of its outputs. If
-the database still refuses a match's content, it is stored once more with only
-its result (outcomes, ranks, ratings) and the note; so one match's content never
-stops a tournament.
+column's length before it is written, and the action log and the env's
+keyword arguments are turned into plain JSON (numpy values unwrapped, tuples as
+lists). One that cannot be (a NaN, an object of another type, nesting past 64
+levels) is dropped and the match is stored without it, with a note under the
+``"(arena)"`` key of its outputs. If the database still refuses a match's
+content, it is stored once more with only its result (outcomes, ranks, ratings)
+and the note; so one match's content never stops a tournament.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -203,6 +203,14 @@ def _ascii(text: str, bare: str | None, length: int | None) -> str:
     return storable_text(text, length)
 
 
+class _Where(NamedTuple):
+    """What places a match: its run and game key, and the env it was played on."""
+
+    run_id: int | None
+    game_key: str | None
+    env_kwargs: Mapping[str, Any]
+
+
 class Recorder:
     """Writes matches and rating updates; the arena's only database writer.
 
@@ -233,14 +241,23 @@ class Recorder:
         return [self._version_ids[i.content_hash] for i in infos]
 
     def record(
-        self, result: MatchResult, *, run_id: int | None = None, game_key: str | None = None
+        self,
+        result: MatchResult,
+        *,
+        run_id: int | None = None,
+        game_key: str | None = None,
+        env_kwargs: Mapping[str, Any] | None = None,
     ) -> int | None:
         """Store one match with its rating update; return the match id.
+
+        ``env_kwargs``: what the match's env was built with (default none), stored
+        on the match as plain JSON so a replay rebuilds the same env.
 
         A match whose ``(run_id, game_key)`` is already stored is not stored twice:
         the call returns None and changes nothing (a resumed run replaying a game).
         Inside :meth:`batch`, the match commits with the rest of its batch.
         """
+        where = _Where(run_id, game_key, env_kwargs or {})
         if self._batch is not None and any(
             info.content_hash not in self._version_ids for info in result.agents
         ):
@@ -250,14 +267,14 @@ class Recorder:
         version_ids = self._version_ids_for(result.agents)
         if self._batch is not None:
             conn = self._batch_connection()
-            match_id = self._record_new(conn, result, version_ids, run_id, game_key)
+            match_id = self._record_new(conn, result, version_ids, where)
             self._pending += 1
             if self._pending >= self._batch[0] or time.monotonic() >= self._batch_deadline:
                 self.flush()
             return match_id
         try:
             with self._engine.begin() as conn:
-                return self._record_new(conn, result, version_ids, run_id, game_key)
+                return self._record_new(conn, result, version_ids, where)
         except IntegrityError:
             # Another writer stored the same game first; the unique key kept it single.
             if run_id is None:
@@ -272,20 +289,21 @@ class Recorder:
             reason = " ".join(storable_text(f"{type(inner).__name__}: {inner}").split())[:300]
             note = f"match content refused by the database ({reason}); stored without it"
             with self._engine.begin() as conn:
-                return self._record_new(conn, result, version_ids, run_id, game_key, bare=note)
+                return self._record_new(conn, result, version_ids, where, bare=note)
 
     def _record_new(
         self,
         conn: Connection,
         result: MatchResult,
         version_ids: list[int],
-        run_id: int | None,
-        game_key: str | None,
+        where: _Where,
         bare: str | None = None,
     ) -> int | None:
-        if run_id is not None and conn.scalar(_MATCH_EXISTS, {"run": run_id, "key": game_key}):
+        if where.run_id is not None and conn.scalar(
+            _MATCH_EXISTS, {"run": where.run_id, "key": where.game_key}
+        ):
             return None
-        return self._record(conn, result, version_ids, run_id, game_key, bare)
+        return self._record(conn, result, version_ids, where, bare)
 
     @contextlib.contextmanager
     def batch(self, *, max_matches: int = 100, max_seconds: float = 0.5) -> Iterator[None]:
@@ -327,13 +345,13 @@ class Recorder:
         conn: Connection,
         result: MatchResult,
         version_ids: list[int],
-        run_id: int | None,
-        game_key: str | None,
+        where: _Where,
         bare: str | None = None,
     ) -> int:
         """Insert the rows; with ``bare`` (a note), the result alone and the note."""
         rated = is_rated([(version_ids[s.side], s.team) for s in result.seats])
         notes: list[str] = []
+        env_kwargs: dict[str, Any] = {}
         if bare is not None:
             actions: list[Any] = []
             outputs = _note([bare], {})
@@ -343,6 +361,10 @@ class Recorder:
             except (Unstorable, RecursionError) as exc:
                 actions = []
                 notes.append(f"action log not stored: it holds {exc}")
+            try:
+                env_kwargs = plain_json(dict(where.env_kwargs))
+            except (Unstorable, RecursionError) as exc:
+                notes.append(f"env kwargs not stored: they hold {exc}")
             outputs = _note(
                 notes,
                 {
@@ -351,8 +373,8 @@ class Recorder:
                 },
             )
         match = {
-            "run_id": run_id,
-            "game_key": game_key,
+            "run_id": where.run_id,
+            "game_key": where.game_key,
             "env_id": storable_text(result.env_id, _MATCH["env_id"]),
             "env_version": storable_text(result.env_version, _MATCH["env_version"]),
             "seed": result.seed,
@@ -360,6 +382,7 @@ class Recorder:
             "duration_s": _finite(result.duration_s),
             "rated": rated,
             "actions": actions,
+            "env_kwargs": env_kwargs,
             "outputs": outputs,
             "created_at": utcnow(),
         }

@@ -17,7 +17,7 @@ from arena.sources import builtin_source, resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.db import HEAD, MIGRATIONS
-from arena.storage.recorder import Recorder
+from arena.storage.recorder import NOTE_KEY, Recorder
 from tests.conftest import EXAMPLE_C4
 
 
@@ -174,3 +174,75 @@ def test_a_new_agent_in_the_middle_of_a_batch_does_not_deadlock(tmp_path: Path) 
         recorder.record(other)  # c4-heuristic is new to the recorder
     assert _count(engine, m.Match) == 2
     assert _count(engine, m.AgentVersion) == 3
+
+
+def test_recorder_stores_the_env_kwargs() -> None:
+    engine = connect("sqlite://")
+    recorder = Recorder(engine, RatingSystem())
+    with_kwargs = recorder.record(_c4_match(0), env_kwargs={"render_mode": None, "n": (1, 2)})
+    without = recorder.record(_c4_match(1))
+    with session_factory(engine)() as s:
+        assert s.get_one(m.Match, with_kwargs).env_kwargs == {"render_mode": None, "n": [1, 2]}
+        assert s.get_one(m.Match, without).env_kwargs == {}
+
+
+def test_unstorable_env_kwargs_are_dropped_with_a_note() -> None:
+    engine = connect("sqlite://")
+    match_id = Recorder(engine, RatingSystem()).record(
+        _c4_match(0), env_kwargs={"scale": float("nan")}
+    )
+    with session_factory(engine)() as s:
+        match = s.get_one(m.Match, match_id)
+        assert match.env_kwargs == {}
+        assert "env kwargs not stored" in match.outputs[NOTE_KEY]
+
+
+_OLD_ROWS = """
+INSERT INTO agents VALUES (1, 'a', 'scripted', '2026-01-01 00:00:00');
+INSERT INTO agent_versions VALUES
+    (1, 1, '1', 'hash-a', 'scripted', '', 'builtin', NULL, '2026-01-01 00:00:00');
+INSERT INTO tournaments VALUES
+    (1, 'spread', 'simple_spread_v3', 'round-robin',
+     '{"tournament": {"name": "spread", "env_kwargs": {"N": 2, "max_cycles": 7}}}',
+     NULL, '2026-01-01 00:00:00'),
+    (2, 'plain', 'connect_four_v3', 'round-robin', '{"tournament": {"name": "plain"}}',
+     NULL, '2026-01-01 00:00:00');
+INSERT INTO runs VALUES
+    (1, 1, 1, 'finished', 'x', 1, '2026-01-01 00:00:00', NULL),
+    (2, 2, 1, 'finished', 'y', 1, '2026-01-01 00:00:00', NULL);
+INSERT INTO matches VALUES
+    (1, 1, 'g0', 'simple_spread_v3', 'v', 0, 0, 0.0, 0, '[]', '{}', '2026-01-01 00:00:00'),
+    (2, 2, 'g0', 'connect_four_v3', 'v', 0, 0, 0.0, 0, '[]', '{}', '2026-01-01 00:00:00'),
+    (3, NULL, NULL, 'connect_four_v3', 'v', 0, 0, 0.0, 0, '[]', '{}', '2026-01-01 00:00:00');
+INSERT INTO participants VALUES
+    (1, 1, 1, 0, 'a', 'agent_0', 'agent', 0, -1.5, 1, 'draw', NULL, NULL);
+"""
+
+
+def test_upgrade_backfills_the_env_kwargs_of_stored_tournament_matches(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from arena.storage.db import upgrade
+    from arena.storage.queries.matches import match_record
+
+    engine = connect(f"sqlite:///{tmp_path / 'old.db'}", migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:  # a database made by the first release
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        for statement in _OLD_ROWS.split(";"):
+            if statement.strip():
+                conn.execute(text(statement))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    spread = match_record(engine, 1)
+    assert spread is not None
+    assert spread.env_kwargs == {"N": 2, "max_cycles": 7}
+    assert spread.tournament == "spread"
+    assert [(s.agent, s.seat, s.reward) for s in spread.seats] == [("a", "agent_0", -1.5)]
+    for match_id in (2, 3):  # another tournament's, and a match outside tournaments
+        other = match_record(engine, match_id)
+        assert other is not None and other.env_kwargs == {}
