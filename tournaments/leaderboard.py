@@ -17,9 +17,10 @@ normal-approximation interval (``team_return_low``, ``team_return_high``); such
 rows keep the initial rating (mu 25, sigma 25/3), which nothing has moved.
 The three fields are None on other envs' rows.
 
-Speed (``bench/leaderboard_scale.py``): the matches' seats are read with one Core
-query, and a tournament replay rates 1 vs 1 matches with TrueSkill's closed form
-instead of building a factor graph per match (the same numbers, about 15x faster).
+Speed (``bench/leaderboard_scale.py``): the matches' seats are read in one pass
+(:func:`arena.storage.queries.seats.match_seats`), and a tournament replay rates
+1 vs 1 matches with TrueSkill's closed form instead of building a factor graph
+per match (the same numbers, about 15x faster).
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine
 
 from arena.errors import ArenaError
 from arena.rating import MuSigma, RatingSystem, conservative, fast_team_update, is_rated
-from arena.storage import models as m
+from arena.storage.queries.agents import AgentVersionRow, agent_versions
+from arena.storage.queries.ratings import ratings
+from arena.storage.queries.seats import MatchSeats, RewardSeat, Seat, match_seats, seat_rewards
+from arena.storage.queries.tournaments import find_tournament
 from tournaments.bradley_terry import BTRating, fit_matches
 
 
@@ -67,23 +71,6 @@ class LeaderboardRow:
         return asdict(self)
 
 
-class _Version(NamedTuple):
-    agent: str
-    version: str
-    hash: str
-    kind: str
-    learning_type: str
-
-
-class _Seat(NamedTuple):
-    vid: int
-    slot: int
-    team: int
-    rank: int
-    outcome: str
-    forfeit: bool
-
-
 def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
     by_env: dict[str, list[LeaderboardRow]] = {}
     for row in rows:
@@ -108,7 +95,7 @@ def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
 
 def _row(
     env: str,
-    version: _Version,
+    version: AgentVersionRow,
     mu: float,
     sigma: float,
     counts: dict[str, int],
@@ -154,28 +141,14 @@ def leaderboard(
     Raises:
         ArenaError: the tournament does not exist.
     """
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # one connection: every read sees one snapshot
         if tournament is not None:
             return _ranked(_tournament_rows(conn, tournament, env_id))
-        query = select(
-            m.Rating.env_id,
-            m.Rating.agent_version_id,
-            m.Rating.mu,
-            m.Rating.sigma,
-            m.Rating.games,
-            m.Rating.wins,
-            m.Rating.draws,
-            m.Rating.losses,
-            m.Rating.forfeits,
-        )
-        seats = _seats_query().where(m.Match.rated.is_(True))
-        if env_id is not None:
-            query = query.where(m.Rating.env_id == env_id)
-            seats = seats.where(m.Match.env_id == env_id)
-        ratings = conn.execute(query).all()
-        versions = _versions(conn, {r.agent_version_id for r in ratings})
+        stored = ratings(conn, env_id=env_id)
+        versions = agent_versions(conn, {r.agent_version_id for r in stored})
         bt = {
-            env: _bradley_terry(matches) for env, matches in _by_env(_matches(conn.execute(seats)))
+            env: _bradley_terry(matches)
+            for env, matches in _by_env(match_seats(conn, env_id=env_id, rated=True))
         }
         rows = [
             _row(
@@ -192,7 +165,7 @@ def leaderboard(
                 },
                 bt.get(r.env_id, {}).get(r.agent_version_id),
             )
-            for r in ratings
+            for r in stored
         ]
         rows += _team_return_rows(conn, env_id, rows)
         return _ranked(rows)
@@ -206,18 +179,10 @@ def _team_return_rows(
     Fills ``team_return`` on rows already in ``rated`` and returns new rows for
     versions with no rating in that env.
     """
-    p = m.Participant
-    query = (
-        select(p.match_id, m.Match.env_id, p.agent_version_id, p.team, p.reward)
-        .join(m.Match, m.Match.id == p.match_id)
-        .where(m.Match.rated.is_(False))
-        .order_by(p.match_id)
-    )
-    if env_id is not None:
-        query = query.where(m.Match.env_id == env_id)
     returns: dict[tuple[str, int], list[float]] = {}
-    by_match: dict[int, list[Any]] = {}
-    for seat in conn.execute(query):
+    by_match: dict[int, list[RewardSeat]] = {}
+    envs = None if env_id is None else [env_id]
+    for seat in seat_rewards(conn, rated=False, env_ids=envs):
         by_match.setdefault(seat.match_id, []).append(seat)
     for seats in by_match.values():
         if len({s.team for s in seats}) == 1 and len({s.agent_version_id for s in seats}) == 1:
@@ -226,7 +191,7 @@ def _team_return_rows(
     if not returns:
         return []
     existing = {(r.env, r.hash): r for r in rated}
-    versions = _versions(conn, {vid for _, vid in returns})
+    versions = agent_versions(conn, {vid for _, vid in returns})
     start = RatingSystem().initial()
     new: list[LeaderboardRow] = []
     for (env, vid), values in returns.items():
@@ -253,49 +218,14 @@ def mean_interval(values: list[float]) -> tuple[float, float | None, float | Non
     return mean, mean - half, mean + half
 
 
-def _seats_query() -> Select[int, str, int, int, int, int, str, str | None]:
-    """Every seat of the matches in scope, one row each, grouped by match in play order."""
-    p = m.Participant
-    return (
-        select(
-            p.match_id,
-            m.Match.env_id,
-            p.agent_version_id,
-            p.slot,
-            p.team,
-            p.rank,
-            p.outcome,
-            p.forfeit_reason,
-        )
-        .join(m.Match, m.Match.id == p.match_id)
-        .order_by(p.match_id, p.id)
-    )
-
-
-def _matches(rows: Iterable[Any]) -> Iterator[tuple[str, list[_Seat]]]:
-    """``(env, seats)`` per match from rows of :func:`_seats_query` (grouped by match)."""
-    current: int | None = None
-    env, seats = "", list[_Seat]()
-    for match_id, env_id, vid, slot, team, rank, outcome, forfeit in rows:
-        if match_id != current:
-            if seats:
-                yield env, seats
-            current, env, seats = match_id, env_id, []
-        seats.append(_Seat(vid, slot, team, rank, outcome, bool(forfeit)))
-    if seats:
-        yield env, seats
-
-
-def _by_env(
-    matches: Iterable[tuple[str, list[_Seat]]],
-) -> Iterator[tuple[str, list[list[_Seat]]]]:
-    by_env: dict[str, list[list[_Seat]]] = {}
-    for env, seats in matches:
-        by_env.setdefault(env, []).append(seats)
+def _by_env(matches: Iterable[MatchSeats]) -> Iterator[tuple[str, list[list[Seat]]]]:
+    by_env: dict[str, list[list[Seat]]] = {}
+    for match in matches:
+        by_env.setdefault(match.env_id, []).append(match.seats)
     yield from by_env.items()
 
 
-def _bradley_terry(matches: Sequence[Sequence[_Seat]]) -> dict[int, BTRating]:
+def _bradley_terry(matches: Sequence[Sequence[Seat]]) -> dict[int, BTRating]:
     """The env's Bradley-Terry ratings by agent version; empty under two agents."""
     rated = [
         [(s.vid, s.team, s.rank) for s in seats]
@@ -306,23 +236,8 @@ def _bradley_terry(matches: Sequence[Sequence[_Seat]]) -> dict[int, BTRating]:
     return fitted if len(fitted) >= 2 else {}
 
 
-def _versions(conn: Connection, ids: Iterable[int]) -> dict[int, _Version]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    v = m.AgentVersion
-    query = (
-        select(v.id, m.Agent.name, v.version, v.content_hash, v.kind, v.learning_type)
-        .join(m.Agent, m.Agent.id == v.agent_id)
-        .where(v.id.in_(ids))
-    )
-    return {r.id: _Version(*r[1:]) for r in conn.execute(query)}
-
-
 def _tournament_rows(conn: Connection, name: str, env_id: str | None) -> list[LeaderboardRow]:
-    tournament = conn.execute(
-        select(m.Tournament.id, m.Tournament.env_id).where(m.Tournament.name == name)
-    ).first()
+    tournament = find_tournament(conn, name)
     if tournament is None:
         raise ArenaError(f"unknown tournament '{name}' (run 'arena leaderboard' for all ratings)")
     if env_id is not None and tournament.env_id != env_id:
@@ -331,13 +246,8 @@ def _tournament_rows(conn: Connection, name: str, env_id: str | None) -> list[Le
     start = rater.initial()
     current: dict[int, MuSigma] = {}
     counts: dict[int, dict[str, int]] = {}
-    rated: list[list[_Seat]] = []
-    query = (
-        _seats_query()
-        .join(m.Run, m.Run.id == m.Match.run_id)
-        .where(m.Run.tournament_id == tournament.id)
-    )
-    for _, seats in _matches(conn.execute(query)):
+    rated: list[list[Seat]] = []
+    for _, _, seats in match_seats(conn, tournament_id=tournament.id):
         ranked = [(s.vid, s.team, s.rank) for s in seats]
         if not is_rated([(vid, team) for vid, team, _ in ranked]):
             continue
@@ -356,7 +266,7 @@ def _tournament_rows(conn: Connection, name: str, env_id: str | None) -> list[Le
             c[_OUTCOME[s.outcome]] += 1
         for vid in {s.vid for s in seats if s.forfeit}:
             counts[vid]["forfeits"] += 1
-    versions = _versions(conn, current)
+    versions = agent_versions(conn, current)
     bt = _bradley_terry(rated)
     return [
         _row(tournament.env_id, versions[vid], ms.mu, ms.sigma, counts[vid], bt.get(vid))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from arena.errors import ArenaError
-from arena.storage import models as m
+from arena.storage.queries.tournaments import find_tournament, run_progress
 
 
 def tournament_status(engine: Engine, *, name: str | None = None) -> list[dict[str, Any]]:
@@ -19,52 +19,21 @@ def tournament_status(engine: Engine, *, name: str | None = None) -> list[dict[s
     Raises:
         ArenaError: ``name`` is not a stored tournament.
     """
-    played = (
-        select(m.Match.run_id, func.count().label("n"))
-        .where(m.Match.run_id.is_not(None))
-        .group_by(m.Match.run_id)
-        .subquery()
-    )
-    planned = (
-        select(m.PlannedGame.run_id, func.count().label("n"))
-        .group_by(m.PlannedGame.run_id)
-        .subquery()
-    )
-    query = (
-        select(
-            m.Tournament.name,
-            m.Tournament.env_id,
-            m.Tournament.format,
-            m.Run.number,
-            m.Run.status,
-            m.Run.started_at,
-            m.Run.finished_at,
-            func.coalesce(played.c.n, 0),
-            func.coalesce(planned.c.n, 0),
-        )
-        .join(m.Run, m.Run.tournament_id == m.Tournament.id)
-        .outerjoin(played, played.c.run_id == m.Run.id)
-        .outerjoin(planned, planned.c.run_id == m.Run.id)
-        .order_by(m.Tournament.name, m.Run.number.desc())
-    )
     with engine.connect() as conn:
-        if name is not None:
-            exists = conn.scalar(select(m.Tournament.id).where(m.Tournament.name == name))
-            if exists is None:
-                raise ArenaError(f"unknown tournament '{name}' (run 'arena tournament status')")
-            query = query.where(m.Tournament.name == name)
-        rows = conn.execute(query).all()
+        if name is not None and find_tournament(conn, name) is None:
+            raise ArenaError(f"unknown tournament '{name}' (run 'arena tournament status')")
+        rows = run_progress(conn, name=name)
     return [
         {
-            "tournament": r[0],
-            "env": r[1],
-            "format": r[2],
-            "run": r[3],
-            "status": r[4],
-            "started_at": f"{r[5]:%Y-%m-%d %H:%M:%S}",
-            "finished_at": f"{r[6]:%Y-%m-%d %H:%M:%S}" if r[6] else None,
-            "played": int(r[7]),
-            "planned": max(int(r[8]), int(r[7])),
+            "tournament": r.tournament,
+            "env": r.env_id,
+            "format": r.format,
+            "run": r.run,
+            "status": r.status,
+            "started_at": f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            "finished_at": f"{r.finished_at:%Y-%m-%d %H:%M:%S}" if r.finished_at else None,
+            "played": r.played,
+            "planned": max(r.planned, r.played),
         }
         for r in rows
     ]

@@ -15,9 +15,10 @@ from arena.runner import play_match
 from arena.sources import resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
+from arena.storage.queries.seats import Seat
 from arena.storage.recorder import Recorder
 from tournaments.bradley_terry import ELO, BTRating, fit, fit_matches, pairwise
-from tournaments.leaderboard import _bradley_terry, _Seat, leaderboard
+from tournaments.leaderboard import _bradley_terry, leaderboard
 
 TRUTH = {"a": 1250.0, "b": 1100.0, "c": 1000.0, "d": 900.0, "e": 750.0}  # mean 1000
 
@@ -287,8 +288,8 @@ def test_leaderboard_rows_carry_bradley_terry(c4_results: list[MatchResult]) -> 
 
 
 def test_bradley_terry_is_none_under_two_agents() -> None:
-    one_agent = [[_Seat(1, 0, 0, 1, "draw", False), _Seat(1, 1, 0, 1, "draw", False)]]
+    one_agent = [[Seat(1, 0, 0, 1, "draw", False), Seat(1, 1, 0, 1, "draw", False)]]
     assert _bradley_terry(one_agent) == {}
-    two = [[_Seat(1, 0, 0, 1, "win", False), _Seat(2, 1, 1, 2, "loss", False)]]
+    two = [[Seat(1, 0, 0, 1, "win", False), Seat(2, 1, 1, 2, "loss", False)]]
     assert set(_bradley_terry(two)) == {1, 2}
     assert all(isinstance(r, BTRating) for r in _bradley_terry(two).values())

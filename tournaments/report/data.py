@@ -17,11 +17,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from arena.rating import conservative
 from arena.registry import env_specs
-from arena.storage import models as m
+from arena.storage.queries.agents import agent_versions
+from arena.storage.queries.ratings import history_points
+from arena.storage.queries.seats import (
+    forfeit_counts,
+    listed_seats,
+    rated_outcomes,
+    seat_rewards,
+)
+from arena.storage.queries.tournaments import run_rows, tournament_rows
 from tournaments.leaderboard import LeaderboardRow
 
 SCORE_FAMILIES = ("atari", "mpe")
@@ -78,53 +86,25 @@ def mean_scores(engine: Engine, env_ids: Sequence[str]) -> list[Entry]:
     if not env_ids:
         return []
     specs = env_specs()
-    query = (
-        select(
-            m.Match.env_id,
-            m.Participant.match_id,
-            m.Participant.slot,
-            m.Participant.agent_version_id,
-            m.Participant.reward,
-        )
-        .join(m.Match, m.Match.id == m.Participant.match_id)
-        .where(m.Match.rated.is_(True), m.Match.env_id.in_(list(env_ids)))
-    )
     sides: dict[tuple[str, int, int, int], list[float]] = defaultdict(list)
     with engine.connect() as conn:
-        for env, match_id, slot, vid, reward in conn.execute(query):
-            sides[(env, match_id, slot, vid)].append(float(reward))
+        for seat in seat_rewards(conn, rated=True, env_ids=env_ids):
+            key = (seat.env_id, seat.match_id, seat.slot, seat.agent_version_id)
+            sides[key].append(float(seat.reward))
         per_version: dict[tuple[str, int], list[float]] = defaultdict(list)
         for (env, _, _, vid), rewards in sides.items():
             spec = specs.get(env)
             mean = spec is not None and spec.team_score == "mean"
             total = math.fsum(rewards)
             per_version[(env, vid)].append(total / len(rewards) if mean else total)
-        versions = _versions(engine, {vid for _, vid in per_version})
+        versions = agent_versions(conn, {vid for _, vid in per_version})
     entries = []
     for (env, vid), scores in per_version.items():
-        agent, version, kind, learning_type = versions[vid]
+        v = versions[vid]
         entries.append(
-            Entry(env, agent, version, kind, learning_type, math.fsum(scores) / len(scores))
+            Entry(env, v.agent, v.version, v.kind, v.learning_type, math.fsum(scores) / len(scores))
         )
     return entries
-
-
-def _versions(engine: Engine, ids: set[int]) -> dict[int, tuple[str, str, str, str]]:
-    if not ids:
-        return {}
-    query = (
-        select(
-            m.AgentVersion.id,
-            m.Agent.name,
-            m.AgentVersion.version,
-            m.AgentVersion.kind,
-            m.AgentVersion.learning_type,
-        )
-        .join(m.Agent, m.Agent.id == m.AgentVersion.agent_id)
-        .where(m.AgentVersion.id.in_(sorted(ids)))
-    )
-    with engine.connect() as conn:
-        return {row[0]: (row[1], row[2], row[3], row[4]) for row in conn.execute(query)}
 
 
 def rating_entries(rows: Sequence[LeaderboardRow]) -> list[Entry]:
@@ -183,22 +163,9 @@ class History:
 
 
 def rating_history(engine: Engine) -> dict[str, History]:
-    query = (
-        select(
-            m.Rating.env_id,
-            m.AgentVersion.content_hash,
-            m.RatingHistory.match_id,
-            m.RatingHistory.mu,
-            m.RatingHistory.sigma,
-        )
-        .join(m.Rating, m.Rating.id == m.RatingHistory.rating_id)
-        .join(m.AgentVersion, m.AgentVersion.id == m.Rating.agent_version_id)
-        .order_by(m.RatingHistory.match_id)
-    )
     points: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
-    with engine.connect() as conn:
-        for env, hash_, match_id, mu, sigma in conn.execute(query):
-            points[env].append((hash_, match_id, conservative(mu, sigma)))
+    for env, hash_, match_id, mu, sigma in history_points(engine):
+        points[env].append((hash_, match_id, conservative(mu, sigma)))
     out = {}
     for env, rows in points.items():
         order = sorted({match_id for _, match_id, _ in rows})
@@ -226,21 +193,9 @@ class HeadToHead:
 
 def head_to_head(engine: Engine, env: str, hashes: Sequence[str]) -> HeadToHead:
     """Pairwise results among ``hashes`` (agent versions, in display order)."""
-    query = (
-        select(
-            m.Participant.match_id,
-            m.Participant.slot,
-            m.AgentVersion.content_hash,
-            m.Participant.outcome,
-        )
-        .join(m.Match, m.Match.id == m.Participant.match_id)
-        .join(m.AgentVersion, m.AgentVersion.id == m.Participant.agent_version_id)
-        .where(m.Match.rated.is_(True), m.Match.env_id == env)
-    )
     slots: dict[int, dict[int, tuple[str, str]]] = defaultdict(dict)
-    with engine.connect() as conn:
-        for match_id, slot, hash_, outcome in conn.execute(query):
-            slots[match_id][slot] = (hash_, outcome)
+    for match_id, slot, hash_, outcome in rated_outcomes(engine, env):
+        slots[match_id][slot] = (hash_, outcome)
     where = {h: i for i, h in enumerate(hashes)}
     n = len(hashes)
     points = [[0.0] * n for _ in range(n)]
@@ -274,24 +229,10 @@ class ForfeitCount:
 
 def forfeits(engine: Engine) -> list[ForfeitCount]:
     """Forfeited matches per env, agent version and reason (most first)."""
-    n = func.count(func.distinct(m.Participant.match_id))
-    query = (
-        select(
-            m.Match.env_id, m.Agent.name, m.AgentVersion.version, m.Participant.forfeit_reason, n
-        )
-        .join(m.Match, m.Match.id == m.Participant.match_id)
-        .join(m.AgentVersion, m.AgentVersion.id == m.Participant.agent_version_id)
-        .join(m.Agent, m.Agent.id == m.AgentVersion.agent_id)
-        .where(m.Participant.forfeit_reason.is_not(None))
-        .group_by(
-            m.Match.env_id, m.Agent.name, m.AgentVersion.version, m.Participant.forfeit_reason
-        )
-    )
-    with engine.connect() as conn:
-        rows = [
-            ForfeitCount(env, agent, version, reason or "", count)
-            for env, agent, version, reason, count in conn.execute(query)
-        ]
+    rows = [
+        ForfeitCount(env, agent, version, reason, count)
+        for env, agent, version, reason, count in forfeit_counts(engine)
+    ]
     return sorted(rows, key=lambda r: (r.env, -r.count, r.reason, r.agent, r.version))
 
 
@@ -308,34 +249,18 @@ class MatchLine:
 
 def matches(engine: Engine) -> list[MatchLine]:
     """Every match, newest first, with its players."""
-    query = (
-        select(
-            m.Match.id,
-            m.Match.env_id,
-            m.Match.created_at,
-            m.Run.tournament_id,
-            m.Participant.slot,
-            m.Participant.label,
-            m.Participant.outcome,
-            m.Participant.forfeit_reason,
-        )
-        .join(m.Participant, m.Participant.match_id == m.Match.id)
-        .outerjoin(m.Run, m.Run.id == m.Match.run_id)
-        .order_by(m.Match.id.desc(), m.Participant.slot, m.Participant.id)
-    )
     lines: dict[int, MatchLine] = {}
     seen: dict[int, set[int]] = defaultdict(set)
-    with engine.connect() as conn:
-        for mid, env, created, tid, slot, label, outcome, reason in conn.execute(query):
-            line = lines.get(mid)
-            if line is None:
-                line = lines[mid] = MatchLine(mid, env, f"{created:%Y-%m-%d %H:%M}", tid, [])
-            if slot in seen[mid]:  # a team's further seats: one line per agent
-                if reason and line.players[-1][2] is None:
-                    line.players[-1] = (line.players[-1][0], line.players[-1][1], reason)
-                continue
-            seen[mid].add(slot)
-            line.players.append((label, outcome, reason))
+    for mid, env, created, tid, slot, label, outcome, reason in listed_seats(engine):
+        line = lines.get(mid)
+        if line is None:
+            line = lines[mid] = MatchLine(mid, env, f"{created:%Y-%m-%d %H:%M}", tid, [])
+        if slot in seen[mid]:  # a team's further seats: one line per agent
+            if reason and line.players[-1][2] is None:
+                line.players[-1] = (line.players[-1][0], line.players[-1][1], reason)
+            continue
+        seen[mid].add(slot)
+        line.players.append((label, outcome, reason))
     return list(lines.values())
 
 
@@ -351,26 +276,20 @@ class TournamentInfo:
 
 def tournaments(engine: Engine) -> list[TournamentInfo]:
     """Every tournament with its runs (number, status, planned, played, dates)."""
-    played = (
-        select(m.Match.run_id, func.count(m.Match.id))
-        .where(m.Match.run_id.is_not(None))
-        .group_by(m.Match.run_id)
-    )
-    with engine.connect() as conn:
-        counts = {run_id: n for run_id, n in conn.execute(played)}
+    with engine.connect() as conn:  # one snapshot: every run's tournament is listed
         infos = {
             t.id: TournamentInfo(
                 t.id, t.name, t.env_id, t.format, str((t.config or {}).get("description", "")), []
             )
-            for t in conn.execute(select(m.Tournament).order_by(m.Tournament.name))
+            for t in tournament_rows(conn)
         }
-        for run in conn.execute(select(m.Run).order_by(m.Run.tournament_id, m.Run.number)):
+        for run in run_rows(conn):
             infos[run.tournament_id].runs.append(
                 {
                     "number": run.number,
                     "status": run.status,
                     "planned": run.planned,
-                    "played": counts.get(run.id, 0),
+                    "played": run.played,
                     "started": f"{run.started_at:%Y-%m-%d %H:%M}",
                 }
             )
