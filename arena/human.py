@@ -183,12 +183,9 @@ class _Announced:
 
 
 def _check_name(name: str, db_url: str | None) -> None:
-    from sqlalchemy import select
-
     from arena.registry import builtin_agents
     from arena.storage import connect
-    from arena.storage import models as m
-    from arena.storage.db import session_factory
+    from arena.storage.queries.agents import agent_kind
 
     if not NAME_RULE.match(name):
         raise ArenaError(
@@ -197,34 +194,25 @@ def _check_name(name: str, db_url: str | None) -> None:
         )
     if name in builtin_agents():
         raise ArenaError(f"--name '{name}' is a built-in agent's name; choose another")
-    with session_factory(connect(db_url))() as session:
-        kind = session.scalar(select(m.Agent.kind).where(m.Agent.name == name))
+    kind = agent_kind(connect(db_url), name)
     if kind is not None and kind != HUMAN_KIND:
         raise ArenaError(f"--name '{name}' belongs to a stored agent of kind '{kind}'")
 
 
 def _rating(db_url: str | None, info: AgentInfo, env_id: str) -> dict[str, float] | None:
-    from sqlalchemy import select
-
     from arena.rating import conservative
     from arena.storage import connect
-    from arena.storage import models as m
-    from arena.storage.db import session_factory
+    from arena.storage.queries.ratings import version_rating
 
-    with session_factory(connect(db_url))() as session:
-        row = session.scalar(
-            select(m.Rating)
-            .join(m.AgentVersion)
-            .where(m.AgentVersion.content_hash == info.content_hash, m.Rating.env_id == env_id)
-        )
-        if row is None:
-            return None
-        return {
-            "mu": row.mu,
-            "sigma": row.sigma,
-            "score": conservative(row.mu, row.sigma),
-            "games": row.games,
-        }
+    row = version_rating(connect(db_url), info.content_hash, env_id)
+    if row is None:
+        return None
+    return {
+        "mu": row.mu,
+        "sigma": row.sigma,
+        "score": conservative(row.mu, row.sigma),
+        "games": row.games,
+    }
 
 
 def _record(result: MatchResult, human: int, game: int, match_id: int | None) -> GameRecord:

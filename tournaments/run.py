@@ -193,7 +193,10 @@ def _run(
         if not tasks:
             raise ArenaError(f"{path}: format '{config.format}' drew no new game (a bug)")
         for task, result in executor.run(tasks):
-            if recorder.record(result, run_id=run_id, game_key=task.key) is not None:
+            match_id = recorder.record(
+                result, run_id=run_id, game_key=task.key, env_kwargs=task.env_kwargs
+            )
+            if match_id is not None:
                 played += 1
                 forfeits += len(result.forfeits)
             done += 1

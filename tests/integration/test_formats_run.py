@@ -136,6 +136,7 @@ def test_ladder_and_free_for_all(tmp_path: Path) -> None:
     assert outcome.played == 4
     for match in stored(url2):
         assert len(match.participants) == 4
+        assert match.env_kwargs == {"num_players": 4}  # the match says what its env was
     rows = leaderboard(connect(url2), env_id="texas_holdem_v4")
     assert len(rows) == 4 and all(r.games == 4 for r in rows)
 
