@@ -18,8 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from arena.actions import ActionCheck, action_checker, loggable
+from arena.drive import Act, Game
 from arena.protocol import AgentContext
 from arena.registry import get_env
+from arena.seeding import derive_seed
 from arena.specs import EnvSpec
 
 # (seat, fingerprint of the observation it saw, action it returned)
@@ -70,10 +73,6 @@ def agent_test(
     _compare_runs(env_id, *runs)
 
 
-def _seat_seed(*entropy: int) -> int:
-    return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0] & 0x7FFFFFFF)
-
-
 def _make_env(spec: EnvSpec, env_kwargs: dict[str, Any]) -> Any:
     factory = spec.make_aec if spec.turn_based else spec.make_parallel
     assert factory is not None, (
@@ -114,7 +113,7 @@ def _play_games(
     env.reset(seed=seed)
     sides = spec.seat_side()
     agents: dict[str, Any] = {}
-    checks: dict[str, Callable[[Any, Any], str | None]] = {}
+    checks: dict[str, ActionCheck] = {}
     for index, seat in enumerate(env.possible_agents):
         obs_space = env.observation_space(seat)
         if spec.action_mask:
@@ -128,7 +127,7 @@ def _play_games(
             observation_space=obs_space,
             action_space=act_space,
             package_dir=pkg,
-            seed=_seat_seed(seed, index),
+            seed=derive_seed(seed, index),
         )
         try:
             agent = factory(ctx)
@@ -144,7 +143,7 @@ def _play_games(
                 "reset(*, seed=None) and act(observation, *, action_mask=None)"
             )
         agents[seat] = agent
-        checks[seat] = _action_check(act_space)
+        checks[seat] = action_checker(act_space)
 
     log: list[list[_Step]] = []
     try:
@@ -156,16 +155,12 @@ def _play_games(
                     game,
                     "reset",
                     agents[seat].reset,
-                    seed=_seat_seed(seed, game, index),
+                    seed=derive_seed(seed, game, index),
                 )
             steps: list[_Step] = []
             log.append(steps)
-            if spec.turn_based:
-                _play_aec(spec, env, agents, checks, steps, game=game, seed=seed, cap=max_steps)
-            else:
-                _play_parallel(
-                    spec, env, agents, checks, steps, game=game, seed=seed, cap=max_steps
-                )
+            act = _actor(spec, agents, checks, steps, game=game)
+            Game(spec, env, seed + game).play(act, max_steps=max_steps)
     finally:
         for agent in agents.values():
             close = getattr(agent, "close", None)
@@ -174,72 +169,32 @@ def _play_games(
     return log
 
 
-def _play_aec(
+def _actor(
     spec: EnvSpec,
-    env: Any,
     agents: dict[str, Any],
-    checks: dict[str, Callable[[Any, Any], str | None]],
+    checks: dict[str, ActionCheck],
     steps: list[_Step],
     *,
     game: int,
-    seed: int,
-    cap: int,
-) -> None:
-    env.reset(seed=seed + game)
-    for seat in env.agent_iter(cap):
-        observation, _, terminated, truncated, _ = env.last()
-        if terminated or truncated:
-            env.step(None)
-            continue
-        action = _act(spec, agents, checks, seat, observation, game=game, step=len(steps))
-        steps.append((seat, _fingerprint(observation), _loggable(action)))
-        env.step(action)
+) -> Act:
+    """The game loop's ``act``: ask the seat, check the action as a match would, log it."""
 
+    def act(seat: str, obs: Any, mask: Any) -> Any:
+        step = len(steps)
+        action = _call(
+            spec, seat, game, f"act (step {step})", agents[seat].act, obs, action_mask=mask
+        )
+        clean, problem = checks[seat](action, mask)
+        assert problem is None, (
+            f"{spec.env_id} seat {seat}, game {game}, step {step}: {problem.advice}"
+        )
+        # Fingerprint the observation as the env gave it (mask included), so a
+        # mask that differs between runs is reported as the env's doing.
+        seen = obs if mask is None else {"observation": obs, "action_mask": mask}
+        steps.append((seat, _fingerprint(seen), loggable(clean)))
+        return clean
 
-def _play_parallel(
-    spec: EnvSpec,
-    env: Any,
-    agents: dict[str, Any],
-    checks: dict[str, Callable[[Any, Any], str | None]],
-    steps: list[_Step],
-    *,
-    game: int,
-    seed: int,
-    cap: int,
-) -> None:
-    observations, _ = env.reset(seed=seed + game)
-    for _ in range(cap):
-        if not env.agents:
-            break
-        joint = {}
-        for seat in env.agents:
-            action = _act(
-                spec, agents, checks, seat, observations[seat], game=game, step=len(steps)
-            )
-            steps.append((seat, _fingerprint(observations[seat]), _loggable(action)))
-            joint[seat] = action
-        observations, *_ = env.step(joint)
-
-
-def _act(
-    spec: EnvSpec,
-    agents: dict[str, Any],
-    checks: dict[str, Callable[[Any, Any], str | None]],
-    seat: str,
-    observation: Any,
-    *,
-    game: int,
-    step: int,
-) -> Any:
-    """Ask ``seat`` for an action and check it against its space and mask."""
-    if spec.action_mask:
-        obs, mask = observation["observation"], observation["action_mask"]
-    else:
-        obs, mask = observation, None
-    action = _call(spec, seat, game, f"act (step {step})", agents[seat].act, obs, action_mask=mask)
-    problem = checks[seat](action, mask)
-    assert problem is None, f"{spec.env_id} seat {seat}, game {game}, step {step}: {problem}"
-    return action
+    return act
 
 
 def _call(
@@ -258,62 +213,6 @@ def _call(
             f"{spec.env_id} seat {seat}, game {game}: {what} raised {exc!r}; "
             "an agent must not raise (the arena records it as a forfeit)"
         ) from exc
-
-
-def _action_check(space: Any) -> Callable[[Any, Any], str | None]:
-    """Build ``(action, mask) -> problem or None`` for ``space``, as strict as the runner."""
-    from gymnasium import spaces
-
-    if isinstance(space, spaces.Discrete):
-        start, n = int(space.start), int(space.n)
-
-        def check_discrete(action: Any, mask: Any) -> str | None:
-            is_int = isinstance(action, (int, np.integer)) or (
-                isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu"
-            )
-            if isinstance(action, (bool, np.bool_)) or not is_int:
-                return (
-                    f"act returned {type(action).__name__} {action!r:.80}; return a Python "
-                    f"or numpy integer for {space}"
-                )
-            a = int(action)
-            if not start <= a < start + n:
-                return f"action {a} is outside {space}; return an integer in [{start}, {start + n})"
-            if mask is not None and not mask[a - start]:
-                legal = (np.flatnonzero(np.asarray(mask)) + start).tolist()
-                return (
-                    f"action {a} is masked out (legal: {legal}); pick only actions "
-                    "whose action_mask entry is 1"
-                )
-            return None
-
-        return check_discrete
-
-    if isinstance(space, spaces.Box):
-
-        def check_box(action: Any, mask: Any) -> str | None:
-            try:
-                arr = np.asarray(action, dtype=space.dtype)
-            except (TypeError, ValueError):
-                return (
-                    f"act returned {type(action).__name__}; return a numpy array of {space.dtype}"
-                )
-            if arr.shape != space.shape:
-                return f"action has shape {arr.shape}; {space} needs shape {space.shape}"
-            if not np.all(np.isfinite(arr)):
-                return "action contains NaN or infinity; return finite values"
-            if not space.contains(arr):
-                return f"action {arr.tolist()} is outside {space}; clip it to the bounds"
-            return None
-
-        return check_box
-
-    def check_other(action: Any, mask: Any) -> str | None:
-        if not space.contains(action):
-            return f"action {action!r:.80} is not in {space}; return an element of the space"
-        return None
-
-    return check_other
 
 
 def _fingerprint(observation: Any) -> str:
@@ -335,14 +234,6 @@ def _fingerprint(observation: Any) -> str:
 
     feed(observation)
     return digest.hexdigest()
-
-
-def _loggable(action: Any) -> Any:
-    if isinstance(action, np.ndarray):
-        return action.tolist()
-    if isinstance(action, np.generic):
-        return action.item()
-    return action
 
 
 def _compare_runs(env_id: str, first: list[list[_Step]], second: list[list[_Step]]) -> None:

@@ -1,8 +1,9 @@
 """Replays: a stored match rebuilt move by move from its seed and action log.
 
 The env is built again (with the tournament's ``env_kwargs`` when the match
-belongs to one), reset with the match seed, and fed the logged actions in the
-runner's order. Text frames come from the env's text renderer; ``--gif`` frames
+belongs to one), reset with the match seed, and fed the logged actions through
+the runner's own loop (:mod:`arena.drive`), so every seat moves when it moved in
+the match. Text frames come from the env's text renderer; ``--gif`` frames
 from its ``rgb_array`` render mode.
 """
 
@@ -16,6 +17,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from arena.actions import from_log
+from arena.drive import Game
 from arena.errors import ArenaError
 from arena.specs import EnvSpec
 from arena.textsafe import clean_text
@@ -147,11 +150,8 @@ def _namer(spec: EnvSpec, env: Any) -> Callable[[str, Any], str]:
     return name
 
 
-def _action(space: Any, action: Any) -> Any:
-    # The log keeps arrays as lists; Box spaces want them back as arrays.
-    if isinstance(action, list):
-        return np.asarray(action, dtype=space.dtype)
-    return action
+class _EndOfLog(Exception):
+    """The log has no more moves: the match ended here (a forfeit, or the step cap)."""
 
 
 def rebuild(
@@ -182,42 +182,45 @@ def rebuild(
     render = spec.render_text if text else None
     replay = Replay(match=record)
     name = _namer(spec, env)
+    actions = record.actions
+    moves: list[tuple[str, str]] = []  # (seat, move name) of the step being played
 
-    def snapshot(number: int, moves: list[tuple[str, str]]) -> None:
+    def snapshot() -> None:
+        nonlocal moves
+        number = len(replay.plies)
         replay.plies.append(Ply(number, moves, render(env) if render is not None else None))
         if rgb:
             replay.frames.append(env.render())
+        moves = []
 
-    actions = record.actions
-    if spec.turn_based:
-        env.reset(seed=record.seed)
-        snapshot(0, [])
-        played = 0
-        for seat in env.agent_iter():
-            _, _, terminated, truncated, _ = env.last()
-            if terminated or truncated:
-                env.step(None)
-                continue
-            if played >= len(actions):
-                break  # the match ended here: a forfeit, or the step cap
+    def logged(seat: str, obs: Any, mask: Any) -> Any:
+        played = len(replay.plies) - 1  # steps done; ply 0 is the start
+        if played >= len(actions):
+            raise _EndOfLog
+        if spec.turn_based:
             logged_seat, action = actions[played]
             if logged_seat != seat:
                 raise ArenaError(
                     f"match {record.match_id}: move {played + 1} was logged for {logged_seat} "
                     f"but {seat} is to move (env version changed?)"
                 )
-            label = name(seat, action)
-            env.step(_action(env.action_space(seat), action))
-            played += 1
-            snapshot(played, [(seat, label)])
-    else:
-        env.reset(seed=record.seed)
-        snapshot(0, [])
-        for step, joint in enumerate(actions, start=1):
-            moves = {seat: _action(env.action_space(seat), a) for seat, a in joint}
-            labels = [(seat, name(seat, a)) for seat, a in joint]
-            env.step(moves)
-            snapshot(step, labels)
+        else:
+            joint = dict(actions[played])
+            if seat not in joint:
+                raise ArenaError(
+                    f"match {record.match_id}: step {played + 1} has no action logged for "
+                    f"{seat} (env version changed?)"
+                )
+            action = joint[seat]
+        moves.append((seat, name(seat, action)))  # named before it is played
+        return from_log(env.action_space(seat), action)
+
+    game = Game(spec, env, record.seed)
+    snapshot()
+    try:
+        game.play(logged, after_step=snapshot)
+    except _EndOfLog:
+        pass
     return replay
 
 

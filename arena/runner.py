@@ -1,4 +1,4 @@
-"""The match runner: one loop for turn-based (AEC) and simultaneous (parallel) envs.
+"""The match runner: agents play one match, on the loop of :mod:`arena.drive`.
 
 Every failure of an agent becomes a recorded forfeit (``error``, ``timeout``,
 ``illegal``), never an exception out of :func:`play_match`. The offending seat's
@@ -7,20 +7,20 @@ team ranks last; the other teams rank by their score so far.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from arena.actions import ActionCheck, action_checker
+from arena.drive import Game
 from arena.errors import ArenaError
 from arena.faults import AgentFault
 from arena.hosts import Host, HostPool
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.result import MatchResult, SeatResult
+from arena.seeding import derive_seed
 from arena.sources import OUTPUT_LIMIT, AgentSource
 from arena.specs import EnvSpec
 
@@ -63,74 +63,6 @@ def unique_labels(names: Sequence[str]) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         labels.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
     return labels
-
-
-def _type_name(action: Any) -> str:
-    # A sandboxed agent's odd action arrives as a stand-in carrying its type's name.
-    return getattr(action, "type_name", None) or type(action).__name__
-
-
-def _check_action(space: Any) -> Callable[[Any, Any], tuple[Any, str | None]]:
-    """Build a validator ``(action, mask) -> (clean action, error or None)`` for a space."""
-    from gymnasium import spaces
-
-    if isinstance(space, spaces.Discrete):
-        start, n = int(space.start), int(space.n)
-
-        def check_discrete(action: Any, mask: Any) -> tuple[Any, str | None]:
-            if isinstance(action, (bool, np.bool_)):
-                return None, f"expected an integer action, got bool {action!r}"
-            if isinstance(action, (int, np.integer)):
-                a = int(action)
-            elif (
-                isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu"
-            ):
-                a = int(action)
-            else:
-                shown = repr(action)[:80]
-                return None, f"expected an integer action, got {_type_name(action)} {shown}"
-            if not start <= a < start + n:
-                return None, f"action {a} is outside the action space {space}"
-            if mask is not None and not mask[a - start]:
-                return None, f"action {a} is masked out (not legal in this position)"
-            return a, None
-
-        return check_discrete
-
-    if isinstance(space, spaces.Box):
-
-        def check_box(action: Any, mask: Any) -> tuple[Any, str | None]:
-            try:
-                arr = np.asarray(action, dtype=space.dtype)
-            except (TypeError, ValueError):
-                return None, f"expected an array of floats, got {_type_name(action)}"
-            if arr.shape != space.shape:
-                return None, f"expected an action of shape {space.shape}, got {arr.shape}"
-            if not np.all(np.isfinite(arr)):
-                return None, "action contains NaN or infinity"
-            if not space.contains(arr):
-                return None, f"action {arr.tolist()} is outside the bounds of {space}"
-            return arr, None
-
-        return check_box
-
-    def check_other(action: Any, mask: Any) -> tuple[Any, str | None]:
-        if not space.contains(action):
-            return None, f"action {action!r} is outside the action space {space}"
-        return action, None
-
-    return check_other
-
-
-def _loggable(action: Any) -> Any:
-    if isinstance(action, np.ndarray):
-        return action.tolist()
-    return action
-
-
-@functools.lru_cache(maxsize=4096)  # pure, and each match seed recurs in a series
-def _seat_seed(seed: int, index: int) -> int:
-    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
 def play_match(
@@ -189,17 +121,14 @@ def _play(
     actions: list[list[Any]] = []
     results: list[SeatResult] = []
     forfeit: _Forfeit | None = None
-    steps = 0
-
-    if spec.turn_based:
-        env.reset(seed=seed)
-    else:
-        observations, _ = env.reset(seed=seed)
+    # Reset before the agents start: even a match forfeited at start-up leaves
+    # the env at its start position (``arena play`` shows it).
+    game = Game(spec, env, seed)
 
     # Contexts per agent, in side order; each host calls make_agent once per seat.
     contexts: list[list[AgentContext]] = [[] for _ in sources]
     seat_owner: dict[str, int] = {}
-    checks: dict[str, Callable[[Any, Any], tuple[Any, str | None]]] = {}
+    checks: dict[str, ActionCheck] = {}
     for owner, side_ids in enumerate(owners):
         for side_id in side_ids:
             side = spec.sides[side_id]
@@ -225,13 +154,13 @@ def _play(
                         observation_space=obs_space,
                         action_space=act_space,
                         package_dir=sources[owner].package_dir,
-                        seed=_seat_seed(seed, len(seat_owner)),
+                        seed=derive_seed(seed, len(seat_owner)),
                         device=device,
                         move_timeout_s=limits.move_timeout_s,
                     )
                 )
                 seat_owner[seat_name] = owner
-                checks[seat_name] = _check_action(act_space)
+                checks[seat_name] = action_checker(act_space)
 
     # The same source twice in one match (self-play) gets two hosts.
     occurrence: dict[int, int] = {}
@@ -258,11 +187,7 @@ def _play(
     bank = [limits.time_bank_s] * len(sources)
     seat_host = {seat: owner_hosts[owner] for seat, owner in seat_owner.items()}
 
-    def act(name: str, observation: Any) -> Any:
-        if spec.action_mask:
-            obs, mask = observation["observation"], observation["action_mask"]
-        else:
-            obs, mask = observation, None
+    def act(name: str, obs: Any, mask: Any) -> Any:
         owner = seat_owner[name]
         t0 = time.perf_counter()
         try:
@@ -274,32 +199,17 @@ def _play(
             bank[owner] = max(0.0, bank[owner] - over)
         clean, problem = checks[name](action, mask)
         if problem is not None:
-            raise _Forfeit(name, "illegal", problem)
+            raise _Forfeit(name, "illegal", problem.error)
         return clean
 
     if forfeit is None:
         try:
-            if spec.turn_based:
-                for name in env.agent_iter(limits.max_steps):
-                    observation, reward, terminated, truncated, _ = env.last()
-                    returns[name] += reward
-                    if terminated or truncated:
-                        env.step(None)
-                        continue
-                    action = act(name, observation)
-                    if record_actions:
-                        actions.append([name, _loggable(action)])
-                    env.step(action)
-                    steps += 1
-            else:
-                while env.agents and steps < limits.max_steps:
-                    joint = {name: act(name, observations[name]) for name in env.agents}
-                    if record_actions:
-                        actions.append([[n, _loggable(a)] for n, a in joint.items()])
-                    observations, rewards, _, _, _ = env.step(joint)
-                    for name, reward in rewards.items():
-                        returns[name] += reward
-                    steps += 1
+            game.play(
+                act,
+                max_steps=limits.max_steps,
+                returns=returns,
+                log=actions if record_actions else None,
+            )
         except _Forfeit as exc:
             forfeit = exc
 
@@ -327,7 +237,7 @@ def _play(
         labels=labels,
         seats=results,
         side_ranks=side_ranks,
-        steps=steps,
+        steps=game.steps,
         duration_s=time.perf_counter() - started,
         actions=actions,
         outputs={k: v[:OUTPUT_LIMIT] for k, v in outputs.items()},
