@@ -259,8 +259,8 @@ def play_human(
     Raises:
         ArenaError: a bad env, opponent, name or count, before anything is played.
     """
-    from arena.play import game_seed
     from arena.registry import get_env
+    from arena.series import game_seed
     from arena.sources import resolve_agent
     from arena.storage import connect
     from arena.storage.recorder import Recorder

@@ -3,7 +3,7 @@
 Three measurements, each against a baseline taken in the same run:
 
 a. **In-process**: a bare AEC loop (one env reused, ``reset(seed=i)`` per game,
-   random legal moves) versus :func:`arena.play.play_series` with the built-in
+   random legal moves) versus :func:`arena.series.play_series` with the built-in
    ``random`` agent on both sides and nothing recorded. The bare loop picks its
    moves with the exact rule of ``agents/random_agent.py`` (``mask.nonzero()`` then
    ``rng.random()``), so the time ratio is the arena's own overhead: seats, agent
@@ -201,8 +201,8 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def in_process(env_id: str, games: int, repeats: int, rule: str) -> tuple[Timing, Timing]:
     """Part (a): the bare loop and ``play_series`` (no DB), interleaved, in this process."""
-    from arena.play import play_series
     from arena.registry import get_env
+    from arena.series import play_series
     from arena.sources import resolve_agent
 
     spec = get_env(env_id)

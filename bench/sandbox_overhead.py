@@ -3,7 +3,7 @@
 Two copies of a tiny random-legal-move package (written to a temp folder at run
 time: ``agent.toml`` plus a module using numpy, seeded from ``ctx.seed``, with the
 move rule of ``agents/random_agent.py``) play a series through
-:func:`arena.play.play_series`, once with ``Limits(sandbox=True)`` (the default:
+:func:`arena.series.play_series`, once with ``Limits(sandbox=True)`` (the default:
 one sandboxed worker per package, a forked child per match) and once with
 ``Limits(sandbox=False)`` (both packages in the arena's process), with the same
 seeds. Both modes must play identical games; the benchmark stops if they differ
@@ -343,7 +343,7 @@ class Series:
 def run_series(spec: Any, sources: Sequence[Any], games: int, repeats: int) -> Series:
     """Interleave sandboxed and in-process series; check they play the same games."""
     from arena.limits import Limits
-    from arena.play import play_series
+    from arena.series import play_series
 
     out = Series(
         Timing("sandboxed (Limits(sandbox=True))", games, note="start-up included"),
@@ -405,7 +405,7 @@ def run_startup(spec: Any, sources: Sequence[Any], repeats: int) -> Startup:
     """Fresh pools: load each package, play one game, close; plus bare Pythons."""
     from arena.hosts import HostPool
     from arena.limits import Limits
-    from arena.play import play_series
+    from arena.series import play_series
 
     names = {
         "load_a": "HostPool + load(a): one worker up, package imported",
@@ -686,7 +686,7 @@ def attribute(spec: Any, sources: Sequence[Any], games: int, sandbox: bool) -> d
     """A series on pre-started hosts with their methods timed: seconds per part."""
     from arena.hosts import HostPool
     from arena.limits import Limits
-    from arena.play import play_series
+    from arena.series import play_series
 
     spent = dict.fromkeys(("start_match", "act", "end_match"), 0.0)
 
@@ -720,7 +720,7 @@ def profile_sandboxed(spec: Any, sources: Sequence[Any], games: int, top: int) -
     """cProfile of the arena process during a sandboxed series on pre-started workers."""
     from arena.hosts import HostPool
     from arena.limits import Limits
-    from arena.play import play_series
+    from arena.series import play_series
 
     with HostPool(Limits(sandbox=True)) as pool:
         for source in sources:

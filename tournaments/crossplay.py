@@ -22,9 +22,9 @@ from typing import Any
 from arena.errors import ArenaError
 from arena.hosts import HostPool
 from arena.limits import Limits
-from arena.play import game_seed
 from arena.registry import get_env
 from arena.runner import play_match
+from arena.series import game_seed
 from arena.sources import resolve_agent
 from arena.specs import EnvSpec, Side
 from tournaments.leaderboard import mean_interval

@@ -39,10 +39,11 @@ from sqlalchemy import Engine, select
 from arena.errors import ArenaError
 from arena.hosts import HostPool
 from arena.manifest import load_manifest
-from arena.play import game_seed, play_and_record
+from arena.play import play_and_record
 from arena.rating import Rating, RatingSystem
 from arena.registry import get_env
 from arena.runner import unique_labels
+from arena.series import game_seed
 from arena.sources import AgentSource, package_source
 from arena.storage import connect, default_url, session_factory
 from arena.storage import models as m

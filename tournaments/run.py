@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from arena.errors import ArenaError
 from arena.hosts import HostPool
-from arena.play import game_seed
 from arena.rating import RatingSystem
 from arena.registry import get_env
 from arena.result import MatchResult
+from arena.series import game_seed
 from arena.sources import AgentSource, resolve_agent
 from arena.specs import EnvSpec
 from arena.storage import connect, session_factory

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.limits import Limits
-from arena.play import play_series
 from arena.protocol import AgentContext
 from arena.registry import BuiltinAgent, get_env
 from arena.runner import unique_labels
+from arena.series import play_series
 from arena.sources import AgentSource, builtin_source, resolve_agent
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from arena.cli import app
-from arena.play import SeriesReport
+from arena.series import SeriesReport
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 

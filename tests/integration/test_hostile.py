@@ -44,11 +44,11 @@ import pytest
 
 from arena.hosts import HostPool
 from arena.limits import Limits
-from arena.play import play_series
 from arena.rating import RatingSystem
 from arena.registry import get_env
 from arena.result import MatchResult
 from arena.sandbox.isolation import probe
+from arena.series import play_series
 from arena.sources import resolve_agent
 from arena.storage import connect
 from arena.storage.recorder import Recorder

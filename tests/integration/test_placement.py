@@ -13,8 +13,8 @@ from sqlalchemy import select
 from arena.errors import ArenaError
 from arena.package_store import registry_dir
 from arena.packages import submit_package
-from arena.play import game_seed
 from arena.rating import Rating, RatingSystem
+from arena.series import game_seed
 from arena.sources import package_source
 from arena.storage import connect, session_factory
 from arena.storage import models as m

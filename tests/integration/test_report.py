@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from arena.cli import app
 from arena.human import play_human
-from arena.play import play_series
 from arena.rating import RatingSystem
 from arena.registry import get_env, get_service
+from arena.series import play_series
 from arena.sources import resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m

@@ -618,7 +618,7 @@ MATCH_SCRIPT = textwrap.dedent(
     """
     import sys
     from arena.registry import get_env
-    from arena.play import play_series
+    from arena.series import play_series
     from arena.sources import resolve_agent
 
     agents = [resolve_agent(sys.argv[1]), resolve_agent(sys.argv[2])]

@@ -11,10 +11,10 @@ import pytest
 
 from arena.hosts import HostPool
 from arena.limits import Limits
-from arena.play import play_series
 from arena.registry import get_env
 from arena.runner import play_match
 from arena.sandbox.isolation import probe
+from arena.series import play_series
 from arena.sources import resolve_agent
 from tests.conftest import EXAMPLE_C4, ROOT
 

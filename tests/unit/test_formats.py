@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arena.errors import ArenaError
-from arena.play import game_seed
 from arena.rating import Rating, RatingSystem
+from arena.series import game_seed
 from tournaments.formats import (
     FORMATS,
     Entrant,
@@ -50,7 +50,7 @@ def round_robin(n_entrants: int, games_per_pairing: int, *, seed: int, run: int)
     from itertools import combinations
     from types import SimpleNamespace
 
-    from arena.play import game_seed
+    from arena.series import game_seed
 
     pairs = list(combinations(range(n_entrants), 2))
     return [
