@@ -18,13 +18,14 @@ from typer.testing import CliRunner
 from arena.cli import app
 from arena.human import play_human
 from arena.rating import RatingSystem
-from arena.registry import get_env, get_service
+from arena.registry import get_env
 from arena.series import play_series
 from arena.sources import resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.recorder import Recorder
 from tournaments.report import write_report
+from tournaments.run import run_tournament
 
 CHROMIUM = Path("/usr/bin/chromium")
 EVIL = "evil<script>alert(1)</script>"
@@ -167,9 +168,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     toml = root / "ttt.toml"
     toml.write_text(
         '[tournament]\nname = "ttt <cup>"\nenv = "tictactoe_v3"\nformat = "round-robin"\n'
+        'description = "noughts & crosses"\n'
         'games_per_pairing = 2\n[[entrants]]\nagent = "random"\n[[entrants]]\nagent = "one-ply"\n'
     )
-    get_service("tournament.run")(toml, db_url=url)
+    run_tournament(toml, db_url=url)
     moves = iter(["4", "resign"])
     play_human(
         "tictactoe_v3",
@@ -260,7 +262,9 @@ def test_every_link_and_replay_resolves(site: tuple[Path, str]) -> None:
     assert len(ttt) == 3 + 2 + 1
     replay = _page(out / f"replays/match-{ttt[0]}.html")
     assert {"ply-0", "ply-1"} <= replay.ids  # one anchor per move, stepped through by links
-    assert list(out.glob("tournament-*.html"))
+    (tournament_page,) = out.glob("tournament-*.html")
+    # The file's [tournament].description is shown, escaped.
+    assert "<p>noughts &amp; crosses</p>" in tournament_page.read_text()
 
 
 def test_user_strings_are_escaped(site: tuple[Path, str]) -> None:

@@ -274,12 +274,18 @@ class TournamentInfo:
     runs: list[dict[str, Any]]
 
 
+def _description(config: dict[str, Any] | None) -> str:
+    """The file's ``[tournament].description`` (the stored config is the whole file)."""
+    table = (config or {}).get("tournament")
+    return str(table.get("description", "")) if isinstance(table, dict) else ""
+
+
 def tournaments(engine: Engine) -> list[TournamentInfo]:
     """Every tournament with its runs (number, status, planned, played, dates)."""
     with engine.connect() as conn:  # one snapshot: every run's tournament is listed
         infos = {
             t.id: TournamentInfo(
-                t.id, t.name, t.env_id, t.format, str((t.config or {}).get("description", "")), []
+                t.id, t.name, t.env_id, t.format, _description(t.config), []
             )
             for t in tournament_rows(conn)
         }
