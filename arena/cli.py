@@ -90,8 +90,8 @@ def match_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Play agents against each other and record the matches."""
-    from arena.play import play_and_record
     from arena.limits import Limits
+    from arena.play import play_and_record
 
     limits = Limits(move_timeout_s=move_timeout, memory_mb=memory_mb)
     report = call(

@@ -1,10 +1,10 @@
 """Replays: a stored match rebuilt move by move from its seed and action log.
 
-The env is built again (with the tournament's ``env_kwargs`` when the match
-belongs to one), reset with the match seed, and fed the logged actions through
-the runner's own loop (:mod:`arena.drive`), so every seat moves when it moved in
-the match. Text frames come from the env's text renderer; ``--gif`` frames
-from its ``rgb_array`` render mode.
+The env is built again (with the ``env_kwargs`` stored on the match), reset
+with the match seed, and fed the logged actions through the runner's own loop
+(:mod:`arena.drive`), so every seat moves when it moved in the match. Text
+frames come from the env's text renderer; ``--gif`` frames from its
+``rgb_array`` render mode.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from arena.actions import from_log
 from arena.drive import Game
 from arena.errors import ArenaError
 from arena.specs import EnvSpec
+from arena.storage.queries.matches import match_record
 from arena.textsafe import clean_text
 
 
@@ -77,61 +78,39 @@ def load_match(engine: Engine, match_id: int) -> MatchRecord:
     Raises:
         ArenaError: no match has this id.
     """
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from arena.storage import models as m
-    from arena.storage.db import session_factory
-
-    with session_factory(engine)() as session:
-        match = session.scalar(
-            select(m.Match)
-            .where(m.Match.id == match_id)
-            .options(
-                selectinload(m.Match.participants)
-                .selectinload(m.Participant.agent_version)
-                .selectinload(m.AgentVersion.agent)
+    stored = match_record(engine, match_id)
+    if stored is None:
+        raise ArenaError(f"no match with id {match_id} in the database")
+    players: dict[int, Player] = {}
+    for seat in stored.seats:  # a side may hold several seats (a team)
+        player = players.get(seat.slot)
+        if player is None:
+            player = players[seat.slot] = Player(
+                slot=seat.slot,
+                label=seat.label,
+                agent=seat.agent,
+                version=seat.version,
+                seats=[],
+                reward=0.0,
+                outcome=seat.outcome,
+                forfeit=None,
+                error=None,
             )
-        )
-        if match is None:
-            raise ArenaError(f"no match with id {match_id} in the database")
-        env_kwargs: dict[str, Any] = {}
-        tournament = None
-        if match.run_id is not None:
-            run = session.get(m.Run, match.run_id)
-            if run is not None:
-                tournament = run.tournament.name
-                env_kwargs = dict(run.tournament.config.get("env_kwargs") or {})
-        players: dict[int, Player] = {}
-        for p in match.participants:
-            player = players.get(p.slot)
-            if player is None:
-                player = players[p.slot] = Player(
-                    slot=p.slot,
-                    label=p.label,
-                    agent=p.agent_version.agent.name,
-                    version=p.agent_version.version,
-                    seats=[],
-                    reward=0.0,
-                    outcome=p.outcome,
-                    forfeit=None,
-                    error=None,
-                )
-            player.seats.append(p.seat)
-            player.reward += p.reward
-            if p.forfeit_reason:
-                player.forfeit, player.error = p.forfeit_reason, p.error_text
-        return MatchRecord(
-            match_id=match.id,
-            env_id=match.env_id,
-            env_version=match.env_version,
-            seed=match.seed,
-            actions=list(match.actions),
-            env_kwargs=env_kwargs,
-            players=[players[k] for k in sorted(players)],
-            created_at=f"{match.created_at:%Y-%m-%d %H:%M:%S} UTC",
-            tournament=tournament,
-        )
+        player.seats.append(seat.seat)
+        player.reward += seat.reward
+        if seat.forfeit_reason:
+            player.forfeit, player.error = seat.forfeit_reason, seat.error_text
+    return MatchRecord(
+        match_id=stored.match_id,
+        env_id=stored.env_id,
+        env_version=stored.env_version,
+        seed=stored.seed,
+        actions=stored.actions,
+        env_kwargs=stored.env_kwargs,
+        players=[players[k] for k in sorted(players)],
+        created_at=f"{stored.created_at:%Y-%m-%d %H:%M:%S} UTC",
+        tournament=stored.tournament,
+    )
 
 
 def _namer(spec: EnvSpec, env: Any) -> Callable[[str, Any], str]:

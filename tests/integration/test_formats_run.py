@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from arena.replay import replay_match
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from tests.conftest import EXAMPLE_C4
@@ -137,6 +138,12 @@ def test_ladder_and_free_for_all(tmp_path: Path) -> None:
     for match in stored(url2):
         assert len(match.participants) == 4
         assert match.env_kwargs == {"num_players": 4}  # the match says what its env was
+        # ... so its replay rebuilds a four-player table (it used to build the default two).
+        replay = replay_match(match.id, db_url=url2)
+        assert len(replay.plies) == len(match.actions) + 1  # ply 0 is the deal
+        seats = {seat for ply in replay.plies for seat, _ in ply.moves}
+        assert seats == {p.seat for p in match.participants if p.seat in seats}
+        assert len(seats) > 2
     rows = leaderboard(connect(url2), env_id="texas_holdem_v4")
     assert len(rows) == 4 and all(r.games == 4 for r in rows)
 
