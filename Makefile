@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-postgres lint bench clean
+.PHONY: demo test test-all test-learning test-postgres lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,11 +19,18 @@ demo: $(STAMP)
 	$(BIN)/arena tournament run tournaments/demo.toml
 	$(BIN)/arena report --out .arena/report
 
-# -rs prints why each skipped test skipped (PostgreSQL tests need ARENA_TEST_PG_URL).
+# The quick loop. -rs prints why each skipped test skipped (PostgreSQL tests need
+# ARENA_TEST_PG_URL). The markers and what each target runs: docs/testing.md.
 test: $(STAMP)
 	$(BIN)/ruff check arena envs agents tournaments tests bench
 	$(BIN)/mypy
+	@echo 'make test skips the slow tests (pytest counts them as "deselected": the learning runs and anything over ~20 s); make test-learning, make test-all or .ci/run runs them'
 	$(BIN)/python -m pytest -m "not slow" -q -rs
+
+# The slow tests alone (what make test skips): the long learning runs and the few
+# other tests over ~20 s; about 17 minutes on 2 shared cores (docs/testing.md).
+test-learning: $(STAMP)
+	$(BIN)/python -m pytest -m slow -q -rs --durations=0
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -rs

@@ -605,6 +605,7 @@ def test_memfd_counts_against_memory(tmp_path: Path) -> None:
 
 
 @needs_cgroups
+@pytest.mark.slow  # forks fill 1 GB before the kill: about 21 s
 def test_forked_children_count_against_memory(tmp_path: Path) -> None:
     package = copy_package(tmp_path, "hostile-fork-memory", {"memory_mb.txt": "1024"})
     (played,) = play_recorded(

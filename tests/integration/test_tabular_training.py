@@ -36,6 +36,8 @@ def _policy(package: Path):  # type: ignore[no-untyped-def]
     return make_agent(ctx)
 
 
+@pytest.mark.learning
+@pytest.mark.slow  # 400k (q-learning) and 200k (sarsa) steps: about 40 s and 20 s
 @pytest.mark.parametrize("algo", ["q-learning", "sarsa"])
 def test_self_play_stops_losing_at_tictactoe(algo: str, tmp_path: Path) -> None:
     steps, extra = RUNS[algo]
@@ -65,6 +67,7 @@ def test_a_short_run_is_still_exploitable(tmp_path: Path) -> None:
     assert min(guaranteed_value(policy, first=True), guaranteed_value(policy, first=False)) == -1
 
 
+@pytest.mark.learning  # its package must beat random (20k steps, about 4 s)
 def test_trained_package_checks_plays_and_is_stored(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("eval_every = 5000\neval_games = 10\nlog_every = 5000\n")
@@ -121,6 +124,8 @@ def test_same_seed_same_table_and_resume_continues(tmp_path: Path) -> None:
     assert steps == sorted(steps) and steps[-1] == 30_000 and 15_000 in steps
 
 
+@pytest.mark.learning
+@pytest.mark.slow  # 60k steps of Leduc: about 24 s
 def test_leduc_per_agent_learning_beats_random(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("eval_every = 0\n")

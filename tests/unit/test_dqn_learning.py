@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agents.common.evaluate import evaluate
 from agents.dqn import run
 from arena.sources import resolve_agent
 from arena.trainer import TrainRequest
 
 
+@pytest.mark.learning
+@pytest.mark.slow  # 20k steps of DQN: about 40 s
 def test_dqn_self_play_beats_random_at_tictactoe(tmp_path: Path) -> None:
     request = TrainRequest(
         algo="dqn",

@@ -170,6 +170,7 @@ def test_presets_fill_defaults_and_file_keys_win() -> None:
     assert (shared.share_parameters, shared.hidden, shared.actor_lr) == (True, 128, 1e-3)
 
 
+@pytest.mark.learning
 @pytest.mark.slow  # about 70 s of CPU, several minutes on a shared machine
 def test_short_maddpg_run_beats_random_on_simple_spread(tmp_path: Path) -> None:
     from agents.maddpg import run
@@ -207,6 +208,7 @@ def test_learning_rates_fall_linearly_to_the_final_fraction() -> None:
     assert learner.critic_opt.param_groups[0]["lr"] == pytest.approx(0.1 * cfg.critic_lr)
 
 
+@pytest.mark.learning
 @pytest.mark.slow  # about 3 CPU minutes
 def test_shared_preset_passes_minus_40_within_100k_steps(tmp_path: Path) -> None:
     # Per-seat networks (the default) are near -50 at 100k; bench/RESULTS.md, mpe_spread.
