@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -q -rs
 
 # The slow tests alone (what make test skips): the long learning runs and the few
-# other tests over ~20 s; about 17 minutes on 2 shared cores (docs/testing.md).
+# other tests over ~20 s; 14 to 17 minutes on 2 shared cores (docs/testing.md).
 test-learning: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q -rs --durations=0
 
