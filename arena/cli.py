@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from arena.cli_envs import register as register_envs
 from arena.console import State, call, cell, out, print_json, show, write
 from arena.registry import command_registrars
 
@@ -40,36 +41,6 @@ def main_options(
     """A competition arena for multi-agent reinforcement learning."""
     State.db = db
     State.verbose = verbose
-
-
-@app.command("envs")
-def envs_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """List the environments agents can play."""
-    from arena.catalogue import env_catalogue
-
-    rows = call(env_catalogue)
-    if as_json:
-        print_json(rows)
-        return
-    table = Table(title="Environments")
-    for col in ("env", "family", "sides", "turns", "mask", "available"):
-        table.add_column(col)
-    for r in rows:
-        sides = " vs ".join(
-            f"{s['role']}×{len(s['seats'])}" if len(s["seats"]) > 1 else s["role"]
-            for s in r["sides"]
-        )
-        table.add_row(
-            r["env"],
-            r["family"],
-            sides,
-            "turn-based" if r["turn_based"] else "simultaneous",
-            "yes" if r["action_mask"] else "",
-            "yes" if r["available"] else "no (extra)",
-        )
-    out.print(table)
 
 
 @app.command("match")
@@ -293,7 +264,9 @@ def _stop(_signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-# The feature packages' commands (tournament, leaderboard, report, train, ...).
+# The platform's commands kept in modules of their own, then the feature
+# packages' commands (tournament, leaderboard, report, train, ...).
+register_envs(app)
 for _register in command_registrars():
     _register(app)
 
