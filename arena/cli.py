@@ -15,10 +15,21 @@ import typer
 from rich.table import Table
 
 from arena.cli_envs import register as register_envs
-from arena.console import State, call, cell, out, print_json, show, write
+from arena.console import (
+    OneLineUsageErrors,
+    State,
+    call,
+    cell,
+    out,
+    print_json,
+    show,
+    version_line,
+    write,
+)
 from arena.registry import command_registrars
 
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     help="A competition arena for multi-agent reinforcement learning.",
     no_args_is_help=True,
     add_completion=False,
@@ -26,6 +37,12 @@ app = typer.Typer(
 )
 agent_app = typer.Typer(help="Check, submit and list agent packages.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        write(version_line())
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -36,6 +53,12 @@ def main_options(
     ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Show agent tracebacks.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """A competition arena for multi-agent reinforcement learning."""

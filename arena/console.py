@@ -25,6 +25,7 @@ from typing import Any, NoReturn, TextIO, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from arena.errors import ArenaError, environment_error
 from arena.textsafe import TEXT_LIMIT, clean_text
@@ -88,6 +89,62 @@ def call(fn: Callable[[], T]) -> T:
         if message is None:
             raise
         fail(message, traceback.format_exc())
+
+
+def _click_class(name: str) -> type[Exception]:
+    """Click's exception class ``name`` as this typer uses it (typer >= 0.20 vendors click)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_UsageError = _click_class("UsageError")
+_ClickException = _click_class("ClickException")
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The root command group: a usage error (a missing argument, ``abc`` for a match
+    id, an unknown option) follows the rule every other error follows, one
+    ``error:`` line on stderr and exit code 1, instead of click's boxed usage and
+    exit code 2. The line names the command and where its help is.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except _UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                sys.exit(0)  # typer printed the help while raising: `arena` alone asks for it
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "arena"
+            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+            message = (message[:1].lower() + message[1:]).rstrip(".")
+            sys.stderr.write(f"error: {where}: {message} (see {where} --help)\n")
+            sys.exit(1)
+        except _ClickException as exc:
+            sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")  # type: ignore[attr-defined]
+            sys.exit(getattr(exc, "exit_code", 1))
+        except typer.Abort:
+            sys.stderr.write("interrupted\n")
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def version_line() -> str:
+    """``arena 0.1.0``: the installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"arena {version('arena')}"
+    except PackageNotFoundError:
+        return "arena (not installed: run pip install -e .)"
 
 
 def print_json(data: Any) -> None:

@@ -165,7 +165,7 @@ def _stored_envs(path: str | None) -> tuple[str, ...]:
 
 def list_packages(*, db_url: str | None = None) -> list[PackageRow]:
     """Submitted package versions (``source = "registry"``), by name then PEP 440 version."""
-    with session_factory(connect(db_url))() as session:
+    with session_factory(connect(db_url, read_only=True))() as session:
         found = session.execute(
             select(m.Agent.name, m.AgentVersion)
             .join(m.AgentVersion.agent)

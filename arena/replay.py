@@ -218,7 +218,7 @@ def replay_match(
     from arena.registry import get_env
     from arena.storage import connect
 
-    record = load_match(connect(db_url), match_id)
+    record = load_match(connect(db_url, read_only=True), match_id)
     spec = get_env(record.env_id)
     spec.require()
     if gif is not None and spec.family not in ("mpe", "atari"):

@@ -49,7 +49,7 @@ def _board(*, env_id: str | None = None, tournament: str | None = None) -> list[
     from arena.storage import connect
     from tournaments.leaderboard import leaderboard
 
-    return list(leaderboard(connect(State.db), env_id=env_id, tournament=tournament))
+    return list(leaderboard(connect(State.db, read_only=True), env_id=env_id, tournament=tournament))
 
 
 def _print_board(rows: list[LeaderboardRow], title: str) -> None:
@@ -177,7 +177,7 @@ def tournament_status_command(
     from arena.storage import connect
     from tournaments.status import tournament_status
 
-    rows = call(lambda: tournament_status(connect(State.db), name=name))
+    rows = call(lambda: tournament_status(connect(State.db, read_only=True), name=name))
     if as_json:
         print_json(rows)
         return

@@ -118,17 +118,21 @@ def test_a_full_disk_mid_series_is_one_line_and_the_database_stays_sound(
     assert arena(home, "match", "connect_four_v3", "one-ply", "random")[0] == 0  # usable again
 
 
-def test_a_full_disk_on_open_is_one_line(small_disk: Path) -> None:
+def test_a_full_disk_on_open_is_one_line_for_writers_and_reads_still_work(
+    small_disk: Path,
+) -> None:
     home = small_disk / "home"
     assert arena(home, "match", "connect_four_v3", "one-ply", "random", "--json")[0] == 0
     filler = fill(small_disk, leave_kib=0)
-    for args in (("leaderboard",), ("match", "connect_four_v3", "random", "random")):
-        code, out, err = arena(home, *args)
-        assert (code, out) == (1, "")
-        assert err == (
-            f"error: cannot open database sqlite:///{home / 'arena.db'}: disk I/O error "
-            f"(no space left on the device of {home})\n"
-        )
+    code, out, err = arena(home, "match", "connect_four_v3", "random", "random")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: cannot open database sqlite:///{home / 'arena.db'}: disk I/O error "
+        f"(no space left on the device of {home})\n"
+    )
+    # A reader needs no space: the database is read as it is.
+    code, out, err = arena(home, "leaderboard", "--json")
+    assert (code, err) == (0, "") and '"agent": "one-ply"' in out
     filler.unlink()
     assert integrity(home / "arena.db") == ("ok", 1)
 
@@ -138,7 +142,8 @@ def test_a_full_disk_while_submitting_stores_nothing(small_disk: Path, tmp_path:
     package = tmp_path / "c4-heuristic"
     shutil.copytree(EXAMPLE_C4, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (package / "weights.bin").write_bytes(os.urandom(600 * 1024))
-    assert arena(home, "agent", "list")[0] == 0  # the database exists
+    # the database exists (`agent list` only reads: it would not create it)
+    assert arena(home, "match", "connect_four_v3", "one-ply", "random", "--json")[0] == 0
     filler = fill(small_disk, leave_kib=200)
     code, _, err = arena(home, "agent", "submit", str(package))
     dest = home / "packages" / "c4-heuristic" / "1.0.0"
@@ -163,22 +168,42 @@ def test_a_full_disk_while_writing_the_report(small_disk: Path, tmp_path: Path) 
 # --- read-only --------------------------------------------------------------------
 
 
-def test_a_read_only_home_is_one_line_for_every_command(read_only: tuple[Path, Path]) -> None:
+def test_a_read_only_home_refuses_writes_in_one_line_and_serves_reads(
+    read_only: tuple[Path, Path],
+) -> None:
     home, view = read_only
-    line = (
+    code, out, err = arena(view, "match", "connect_four_v3", "one-ply", "random")
+    assert (code, out) == (1, "")
+    assert err == (
         f"error: cannot open database sqlite:///{view / 'arena.db'}: unable to open database "
         f"file ({view} is on a read-only file system)\n"
     )
-    for args in (
-        ("match", "connect_four_v3", "one-ply", "random"),
-        ("leaderboard",),
-        ("agent", "list"),
-        ("tournament", "status"),
-        ("replay", "1"),
+    for args, shown in (
+        (("leaderboard", "--json"), '"agent": "one-ply"'),
+        (("agent", "list", "--json"), "[]"),
+        (("tournament", "status"), "no tournament runs yet"),
+        (("replay", "1"), "one-ply"),
     ):
         code, out, err = arena(view, *args)
-        assert (code, out, err) == (1, "", line), args
+        assert (code, err) == (0, ""), args
+        assert shown in out, (args, out)
+    assert sorted(p.name for p in view.iterdir()) == ["arena.db"]
     assert integrity(home / "arena.db") == ("ok", 1)
+
+
+def test_read_only_commands_create_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "nowhere" / "home"
+    for args, shown in (
+        (("leaderboard",), "no rated matches yet"),
+        (("agent", "list"), "no submitted packages yet"),
+        (("tournament", "status"), "no tournament runs yet"),
+    ):
+        code, out, err = arena(home, *args)
+        assert (code, err) == (0, ""), args
+        assert shown in out, (args, out)
+    code, out, err = arena(home, "replay", "1")
+    assert (code, out, err) == (1, "", "error: no match with id 1 in the database\n")
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_a_read_only_database_file_refuses_writes_but_serves_reads(tmp_path: Path) -> None:
