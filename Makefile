@@ -1,21 +1,32 @@
 # Two commands for a fresh clone: `make demo` and `make test`.
-# Each creates .venv when it is missing and installs what it needs.
+# Each creates .venv when it is missing and installs what it needs: `make demo`
+# only the core (no torch, Ray, TensorBoard, ALE or psycopg: about 0.5 GB and under
+# a minute), `make test` everything (docs/install.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CORE := $(VENV)/.core
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all test-learning test-postgres lint bench clean
+.PHONY: demo install test test-all test-learning test-postgres lint bench clean
 
-$(STAMP): pyproject.toml
+# The core: games, ratings, storage, tournaments, the report, the sandbox.
+$(CORE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch pinned to the CPU build that lies on these machines' disk (docs/training.md)
-	$(BIN)/python -m pip install --quiet 'torch==2.13.0'
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(CORE)
+
+# Everything: training (the CPU build of torch, scripts/install-torch.sh), TensorBoard,
+# two-player Atari, Ray, PostgreSQL, and the test tools.
+$(STAMP): $(CORE) scripts/install-torch.sh
+	sh scripts/install-torch.sh $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres,ray,train,tensorboard]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+install: $(STAMP)
+
+demo: $(CORE)
 	$(BIN)/arena tournament run tournaments/demo.toml
 	$(BIN)/arena report --out .arena/report
 

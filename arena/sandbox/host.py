@@ -15,7 +15,6 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +39,7 @@ from arena.sandbox.isolation import (
     UID_SPAN,
     in_cgroups_command,
     probe,
+    say_missing,
     unreadable_for_others,
     warn_once,
     worker_command,
@@ -52,20 +52,16 @@ END_GRACE_S = 2.0  # how long a match child may take to close its agents
 WORKER_BOOT_S = 60.0  # a worker's own start-up, before the package is imported
 CPU_CHECK_S = 0.25  # how often a match's CPU time is read from the cgroup
 _uids = itertools.count()
-_seccomp_warned = False
 _stale_removed = False
 
 
 def _seccomp_missing(boot: dict[str, Any]) -> str | None:
     """Why a worker has no unix-socket filter, or None; said once per process."""
-    global _seccomp_warned
     reason = boot.get("seccomp")
     if not isinstance(reason, str):
         return None
     reason = clean_text(" ".join(reason.split()), limit=300)
-    if not _seccomp_warned:
-        _seccomp_warned = True
-        sys.stderr.write(f"sandbox: not applied: unix-socket filter: {reason}\n")
+    say_missing([f"unix-socket filter: {reason}"])
     return reason
 
 

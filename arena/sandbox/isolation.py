@@ -117,17 +117,32 @@ def probe() -> Isolation:
     return Isolation(namespaces, drop_uid, found.version != 0, bwrap, tuple(missing))
 
 
-_warned = False
+_said: set[str] = set()
+#: Print every missing protection with its reason (``arena -v``), not only their names.
+detail = False
+
+
+def say_missing(lines: list[str] | tuple[str, ...]) -> None:
+    """Tell the operator, once per process and in one short line, which protections
+    this machine lacks; the reasons follow only under ``arena -v`` (``detail``).
+
+    Each ``line`` is ``"what: why"``; a protection already named is not named again.
+    """
+    new = [line for line in lines if line.split(":", 1)[0] not in _said]
+    if not new:
+        return
+    _said.update(line.split(":", 1)[0] for line in new)
+    names = "; ".join(line.split(":", 1)[0] for line in new)
+    if detail:
+        for line in new:
+            sys.stderr.write(f"sandbox: not applied: {line}\n")
+    else:
+        sys.stderr.write(f"sandbox: not applied here: {names} (-v says why; docs/sandbox.md)\n")
 
 
 def warn_once(isolation: Isolation) -> None:
-    """Tell the operator, once per process, which protections are missing."""
-    global _warned
-    if _warned or not isolation.missing:
-        return
-    _warned = True
-    for line in isolation.missing:
-        sys.stderr.write(f"sandbox: not applied: {line}\n")
+    """Name the protections this machine lacks, once per process (:func:`say_missing`)."""
+    say_missing(isolation.missing)
 
 
 # Namespaces and lifetime; not a user namespace: as root, bwrap keeps the
