@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,15 +22,11 @@ from sqlalchemy import Engine
 from arena.rating import conservative
 from arena.registry import env_specs
 from arena.storage.queries.agents import agent_versions
-from arena.storage.queries.ratings import history_points
-from arena.storage.queries.seats import (
-    forfeit_counts,
-    listed_seats,
-    rated_outcomes,
-    seat_rewards,
-)
+from arena.storage.queries.ratings import HistoryPoint, history_points
+from arena.storage.queries.seats import rated_outcomes, seat_rewards
 from arena.storage.queries.tournaments import run_rows, tournament_rows
 from tournaments.leaderboard import LeaderboardRow
+from tournaments.report import reads
 
 SCORE_FAMILIES = ("atari", "mpe")
 HUMAN_KIND = "human"
@@ -47,6 +43,7 @@ class Entry:
     learning_type: str
     score: float
     mu: float = 0.0
+    hash: str = ""
 
     @property
     def human(self) -> bool:
@@ -101,23 +98,31 @@ def mean_scores(engine: Engine, env_ids: Sequence[str]) -> list[Entry]:
     entries = []
     for (env, vid), scores in per_version.items():
         v = versions[vid]
-        entries.append(
-            Entry(env, v.agent, v.version, v.kind, v.learning_type, math.fsum(scores) / len(scores))
-        )
+        score = math.fsum(scores) / len(scores)
+        entries.append(Entry(env, v.agent, v.version, v.kind, v.learning_type, score, hash=v.hash))
     return entries
 
 
 def rating_entries(rows: Sequence[LeaderboardRow]) -> list[Entry]:
-    return [Entry(r.env, r.agent, r.version, r.kind, r.learning_type, r.score, r.mu) for r in rows]
+    return [
+        Entry(r.env, r.agent, r.version, r.kind, r.learning_type, r.score, r.mu, r.hash)
+        for r in rows
+    ]
 
 
-def human_vs_ai(entries: Sequence[Entry], measures: dict[str, str]) -> list[HumanVsAIRow]:
+def human_vs_ai(
+    entries: Sequence[Entry],
+    measures: dict[str, str],
+    labels: Mapping[str, str] | None = None,
+) -> list[HumanVsAIRow]:
     """The Human vs AI table, one row per game (sorted by game id).
 
     Args:
         entries: every agent version's score per game.
         measures: the measure named for each game (``mu-3sigma`` or ``mean score``).
+        labels: display label per content hash (:func:`version_labels`); default the title.
     """
+    labels = labels or {}
     by_env: dict[str, list[Entry]] = defaultdict(list)
     for e in entries:
         by_env[e.env].append(e)
@@ -136,21 +141,23 @@ def human_vs_ai(entries: Sequence[Entry], measures: dict[str, str]) -> list[Huma
                 top_human_name=None if human is None else human.agent,
                 top_machine=None if machine is None else machine.score,
                 best="Human" if human_wins else "Machine",
-                best_machine=None if machine is None else machine.title,
+                best_machine=None if machine is None else labels.get(machine.hash, machine.title),
                 learning_type="" if machine is None else machine.learning_type,
             )
         )
     return table
 
 
-def human_vs_ai_table(engine: Engine, rows: Sequence[LeaderboardRow]) -> list[HumanVsAIRow]:
+def human_vs_ai_table(
+    engine: Engine, rows: Sequence[LeaderboardRow], labels: Mapping[str, str] | None = None
+) -> list[HumanVsAIRow]:
     """The Human vs AI table from the leaderboard rows and, for scored envs, the matches."""
     envs = sorted({r.env for r in rows})
     scored = [e for e in envs if has_scores(e)]
     entries = [e for e in rating_entries(rows) if e.env not in scored]
     entries += mean_scores(engine, scored)
     measures = {e: ("mean score" if e in scored else "mu-3sigma") for e in envs}
-    return human_vs_ai(entries, measures)
+    return human_vs_ai(entries, measures, labels)
 
 
 @dataclass
@@ -162,10 +169,18 @@ class History:
     series: dict[str, list[tuple[int, float]]]  # hash -> [(match index, mu - 3 sigma)]
 
 
-def rating_history(engine: Engine) -> dict[str, History]:
+def rating_history(
+    engine: Engine, stored: Sequence[HistoryPoint] | None = None
+) -> dict[str, History]:
+    """Per env, every version's conservative score after each rated match.
+
+    Args:
+        stored: the history points if already read (:func:`history_points`).
+    """
     points: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
-    for env, hash_, match_id, mu, sigma in history_points(engine):
-        points[env].append((hash_, match_id, conservative(mu, sigma)))
+    for p in history_points(engine) if stored is None else stored:
+        if getattr(p, "role", "") == "":  # per-role rows (asymmetric envs) are not plotted
+            points[p.env_id].append((p.hash, p.match_id, conservative(p.mu, p.sigma)))
     out = {}
     for env, rows in points.items():
         order = sorted({match_id for _, match_id, _ in rows})
@@ -225,15 +240,36 @@ class ForfeitCount:
     version: str
     reason: str
     count: int
+    hash: str = ""
 
 
 def forfeits(engine: Engine) -> list[ForfeitCount]:
     """Forfeited matches per env, agent version and reason (most first)."""
+    with engine.connect() as conn:
+        counts = reads.forfeits_by_version(conn)
+        versions = agent_versions(conn, {r.agent_version_id for r in counts})
     rows = [
-        ForfeitCount(env, agent, version, reason, count)
-        for env, agent, version, reason, count in forfeit_counts(engine)
+        ForfeitCount(
+            r.env_id,
+            versions[r.agent_version_id].agent,
+            versions[r.agent_version_id].version,
+            r.reason,
+            r.matches,
+            versions[r.agent_version_id].hash,
+        )
+        for r in counts
     ]
-    return sorted(rows, key=lambda r: (r.env, -r.count, r.reason, r.agent, r.version))
+    return sorted(rows, key=lambda r: (r.env, -r.count, r.reason, r.agent, r.version, r.hash))
+
+
+@dataclass
+class Player:
+    """One agent of a listed match."""
+
+    label: str  # as stored with the match (unique in it)
+    outcome: str
+    forfeit: str | None
+    hash: str  # its agent version
 
 
 @dataclass
@@ -244,23 +280,30 @@ class MatchLine:
     env: str
     created_at: str
     tournament_id: int | None
-    players: list[tuple[str, str, str | None]]  # (label, outcome, forfeit reason)
+    players: list[Player]
 
 
 def matches(engine: Engine) -> list[MatchLine]:
     """Every match, newest first, with its players."""
+    with engine.connect() as conn:
+        seats = reads.listed_seats(conn)
+        versions = reads.all_versions(conn)
     lines: dict[int, MatchLine] = {}
     seen: dict[int, set[int]] = defaultdict(set)
-    for mid, env, created, tid, slot, label, outcome, reason in listed_seats(engine):
-        line = lines.get(mid)
+    for s in seats:
+        line = lines.get(s.match_id)
         if line is None:
-            line = lines[mid] = MatchLine(mid, env, f"{created:%Y-%m-%d %H:%M}", tid, [])
-        if slot in seen[mid]:  # a team's further seats: one line per agent
-            if reason and line.players[-1][2] is None:
-                line.players[-1] = (line.players[-1][0], line.players[-1][1], reason)
+            created = f"{s.created_at:%Y-%m-%d %H:%M}"
+            line = lines[s.match_id] = MatchLine(s.match_id, s.env_id, created, s.tournament_id, [])
+        if s.slot in seen[s.match_id]:  # a team's further seats: one line per agent
+            if s.forfeit_reason and line.players[-1].forfeit is None:
+                line.players[-1].forfeit = s.forfeit_reason
             continue
-        seen[mid].add(slot)
-        line.players.append((label, outcome, reason))
+        seen[s.match_id].add(s.slot)
+        version = versions.get(s.agent_version_id)
+        line.players.append(
+            Player(s.label, s.outcome, s.forfeit_reason, "" if version is None else version.hash)
+        )
     return list(lines.values())
 
 
@@ -272,6 +315,7 @@ class TournamentInfo:
     format: str
     description: str
     runs: list[dict[str, Any]]
+    config: dict[str, Any] = field(default_factory=dict)  # the tournament file as stored
 
 
 def _description(config: dict[str, Any] | None) -> str:
@@ -285,7 +329,7 @@ def tournaments(engine: Engine) -> list[TournamentInfo]:
     with engine.connect() as conn:  # one snapshot: every run's tournament is listed
         infos = {
             t.id: TournamentInfo(
-                t.id, t.name, t.env_id, t.format, _description(t.config), []
+                t.id, t.name, t.env_id, t.format, _description(t.config), [], dict(t.config or {})
             )
             for t in tournament_rows(conn)
         }

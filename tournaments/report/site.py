@@ -15,8 +15,6 @@ failure leaves the previous report (or nothing) behind, never half a site.
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 import tempfile
 from collections import Counter, defaultdict
@@ -31,10 +29,17 @@ from sqlalchemy import Engine
 from arena.errors import ArenaError
 from arena.rating import RatingSystem, conservative
 from arena.registry import env_specs
+from arena.storage.queries.ratings import history_points
 from arena.textsafe import clean_text
 from tournaments.leaderboard import LeaderboardRow, leaderboard
 from tournaments.report import data, plots
 from tournaments.report.html import CSS, Markup, Num, esc, link, num, page, table
+from tournaments.report.naming import Naming, naming
+from tournaments.report.paths import env_page, replay_page, tournament_page
+from tournaments.report.paths import slug as _slug
+from tournaments.report.replay_pages import write_replays
+from tournaments.report.structure import Timeline, run_structures
+from tournaments.report.tournament_sections import run_sections
 
 MARKER = ".arena-report"
 TOP_PLOTTED = 10  # agents per rating-history plot
@@ -62,22 +67,6 @@ class ReportSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
-
-
-def env_page(env: str) -> str:
-    return f"env-{_slug(env)}.html"
-
-
-def replay_page(match_id: int) -> str:
-    return f"replays/match-{match_id}.html"
-
-
-def tournament_page(tournament_id: int) -> str:
-    return f"tournament-{tournament_id}.html"
 
 
 def _check_out(out: Path) -> None:
@@ -135,12 +124,9 @@ def write_report(
     return summary
 
 
-def _names(rows: Sequence[LeaderboardRow]) -> dict[str, str]:
-    """Display names for plots (SVG text, not escaped by :func:`esc`): cleaned here."""
-    return {
-        r.hash: clean_text(r.agent if r.kind == data.HUMAN_KIND else f"{r.agent} {r.version}")
-        for r in rows
-    }
+def _plot_names(rows: Sequence[LeaderboardRow], names: Naming) -> dict[str, str]:
+    """Labels for plots (SVG text, not escaped by :func:`esc`): cleaned here."""
+    return {r.hash: clean_text(names.label(r.hash, f"{r.agent} {r.version}")) for r in rows}
 
 
 def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary:
@@ -152,7 +138,8 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
     by_env: dict[str, list[LeaderboardRow]] = defaultdict(list)
     for r in rows:
         by_env[r.env].append(r)
-    names = _names(rows)
+    named = naming(engine)
+    names = _plot_names(rows, named)
     all_matches = data.matches(engine)
     matches_by_env: dict[str, list[data.MatchLine]] = defaultdict(list)
     for line in all_matches:
@@ -164,12 +151,15 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
 
     replays: set[int] = set()
     for env in envs:
-        made, errors = _write_replays(engine, root, env, matches_by_env[env], max_replays)
+        made, errors = write_replays(
+            engine, root, env, matches_by_env[env], max_replays, named, _write
+        )
         replays |= made
         summary.replay_errors += errors
     summary.replays = len(replays)
 
-    history = data.rating_history(engine)
+    points = history_points(engine)
+    history = data.rating_history(engine, points)
     first = RatingSystem().initial()
     start = conservative(first.mu, first.sigma)
     sections = []
@@ -181,7 +171,7 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
             path = f"plots/rating-{_slug(env)}.svg"
             plots.rating_history(history[env], names, order, root / path, initial=start)
             summary.plots += 1
-            figures.append(_figure(path, env, "rating history", _history_alt(env, env_rows)))
+            figures.append(_figure(path, env, "rating history", _history_alt(env, env_rows, names)))
         if len(env_rows) >= 2 and len(env_rows[0].hash) and _two_sided(env):
             h2h = data.head_to_head(engine, env, [r.hash for r in env_rows[:TOP_MATRIX]])
             if any(g for row in h2h.games for g in row):
@@ -192,32 +182,31 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
                     _figure(path, env, "head-to-head win rates", _h2h_alt(env, h2h, names))
                     + _h2h_table(env, h2h, names)
                 )
-        has_replays = any(line.match_id in replays for line in matches_by_env[env])
-        sections.append(_env_section(env, env_rows, figures, len(matches_by_env[env]), has_replays))
+        listed = matches_by_env[env]
+        with_pages = sum(1 for line in listed if line.match_id in replays)
+        sections.append(_env_section(env, env_rows, figures, len(listed), with_pages, named))
         _write(
             root / env_page(env),
             page(
                 f"{env}: matches",
                 _match_table(
-                    f"Matches of {env}, newest first",
-                    matches_by_env[env],
-                    replays,
-                    tournament_names,
-                    "",
+                    f"Matches of {env}, newest first", listed, replays, tournament_names, named
                 ),
             ),
         )
         summary.pages += 1
 
+    timeline = Timeline(points)
     for t in tournaments:
         _write(
-            root / tournament_page(t.tournament_id), _tournament(engine, t, all_matches, replays)
+            root / tournament_page(t.tournament_id),
+            _tournament(engine, t, all_matches, replays, named, timeline),
         )
         summary.pages += 1
 
-    vs = data.human_vs_ai_table(engine, rows)
+    vs = data.human_vs_ai_table(engine, rows, named.labels)
     forfeits = data.forfeits(engine)
-    _write(root / "index.html", _index(vs, sections, forfeits, tournaments, summary, envs))
+    _write(root / "index.html", _index(vs, sections, forfeits, tournaments, summary, envs, named))
     summary.pages += 1 + summary.replays
     return summary
 
@@ -238,8 +227,8 @@ def _figure(path: str, env: str, what: str, alt: str) -> str:
     )
 
 
-def _history_alt(env: str, rows: Sequence[LeaderboardRow]) -> str:
-    top = ", ".join(f"{r.agent} {r.version} at {r.score:.2f}" for r in rows[:3])
+def _history_alt(env: str, rows: Sequence[LeaderboardRow], names: dict[str, str]) -> str:
+    top = ", ".join(f"{names[r.hash]} at {r.score:.2f}" for r in rows[:3])
     return (
         f"Line chart of mu minus 3 sigma after each rated match of {env} for the top "
         f"{min(len(rows), TOP_PLOTTED)} agents; now leading: {top}."
@@ -275,7 +264,7 @@ def _h2h_table(env: str, h2h: data.HeadToHead, names: dict[str, str]) -> str:
     )
 
 
-def _leaderboard_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
+def _leaderboard_table(caption: str, rows: Sequence[LeaderboardRow], names: Naming) -> str:
     body = []
     for r in rows:
         bt = "–" if r.bt is None else f"{r.bt:.0f} ({num(r.bt_low, 0)}–{num(r.bt_high, 0)})"
@@ -283,7 +272,7 @@ def _leaderboard_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
             [
                 Num(r.rank),
                 r.agent,
-                r.version,
+                names.version(r.version, r.hash),
                 r.kind,
                 Num(num(r.mu)),
                 Num(num(r.sigma)),
@@ -308,7 +297,7 @@ def _leaderboard_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
     return table(caption, headers, body, row_header=1)
 
 
-def _team_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
+def _team_table(caption: str, rows: Sequence[LeaderboardRow], names: Naming) -> str:
     """Cooperative envs: no opponent, so no rating; ranked by mean team return."""
     scored = sorted(
         (r for r in rows if r.team_return is not None), key=lambda r: -(r.team_return or 0.0)
@@ -317,7 +306,7 @@ def _team_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
         [
             Num(i),
             r.agent,
-            r.version,
+            names.version(r.version, r.hash),
             r.kind,
             Num(num(r.team_return, 1)),
             Num(f"{num(r.team_return_low, 1)} to {num(r.team_return_high, 1)}"),
@@ -330,17 +319,27 @@ def _team_table(caption: str, rows: Sequence[LeaderboardRow]) -> str:
 
 
 def _env_section(
-    env: str, rows: Sequence[LeaderboardRow], figures: list[str], n: int, replays: bool
+    env: str,
+    rows: Sequence[LeaderboardRow],
+    figures: list[str],
+    n: int,
+    with_pages: int,
+    names: Naming,
 ) -> str:
     spec = env_specs().get(env)
     about = f"<p>{esc(spec.description)}</p>" if spec is not None and spec.description else ""
-    with_replays = ", with replays" if replays else ""
-    matches = link(env_page(env), f"all {n} match(es) of {env}{with_replays}")
+    if with_pages and with_pages == n:
+        pages = ", each with its replay page"
+    elif with_pages:
+        pages = f", the newest {with_pages} with replay pages"
+    else:
+        pages = ""
+    matches = link(env_page(env), f"all {n} match(es) of {env}{pages}")
     cooperative = any(r.team_return is not None for r in rows)
     if cooperative:
-        board = _team_table(f"{env}: cooperative, ranked by mean team return", rows)
+        board = _team_table(f"{env}: cooperative, ranked by mean team return", rows, names)
     elif rows:
-        board = _leaderboard_table(f"{env}: leaderboard by mu−3σ", rows)
+        board = _leaderboard_table(f"{env}: leaderboard by mu−3σ", rows, names)
     else:
         board = "<p>No rated matches yet.</p>"
     return (
@@ -387,7 +386,7 @@ def _human_vs_ai(rows: Sequence[data.HumanVsAIRow]) -> str:
     )
 
 
-def _forfeits(rows: Sequence[data.ForfeitCount]) -> str:
+def _forfeits(rows: Sequence[data.ForfeitCount], names: Naming) -> str:
     if not rows:
         return '<section id="forfeits"><h2>Forfeits by reason</h2><p>No forfeits.</p></section>'
     totals: Counter[tuple[str, str]] = Counter()
@@ -401,7 +400,7 @@ def _forfeits(rows: Sequence[data.ForfeitCount]) -> str:
     detail = table(
         "Forfeited matches by agent",
         ["Env", "Agent", "Version", "Reason", "Matches"],
-        [[r.env, r.agent, r.version, r.reason, Num(r.count)] for r in rows],
+        [[r.env, r.agent, names.version(r.version, r.hash), r.reason, Num(r.count)] for r in rows],
         row_header=1,
     )
     return (
@@ -417,6 +416,7 @@ def _index(
     tournaments: Sequence[data.TournamentInfo],
     summary: ReportSummary,
     envs: Sequence[str],
+    names: Naming,
 ) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     contents = [link("#human-vs-ai", "Human vs AI")]
@@ -442,7 +442,7 @@ def _index(
         + toc
         + _human_vs_ai(vs)
         + "".join(sections)
-        + _forfeits(forfeits)
+        + _forfeits(forfeits, names)
         + '<section id="tournaments" aria-labelledby="h-tournaments">'
         + f'<h2 id="h-tournaments">Tournaments</h2>{tlist}</section>'
     )
@@ -454,24 +454,25 @@ def _match_table(
     lines: Sequence[data.MatchLine],
     replays: set[int],
     tournament_names: dict[int, str],
-    root: str,
+    names: Naming,
 ) -> str:
     if not lines:
         return "<p>No matches.</p>"
     body = []
     for line in lines:
         players = "; ".join(
-            f"{label}: {outcome}" + (f" ({reason})" if reason else "")
-            for label, outcome, reason in line.players
+            f"{names.tagged(p.label, p.hash)}: {p.outcome}"
+            + (f" ({p.forfeit})" if p.forfeit else "")
+            for p in line.players
         )
         tournament: Any = "–"
         if line.tournament_id is not None:
             tournament = link(
-                root + tournament_page(line.tournament_id),
+                tournament_page(line.tournament_id),
                 tournament_names.get(line.tournament_id, "?"),
             )
         replay: Any = (
-            link(root + replay_page(line.match_id), f"replay {line.match_id}")
+            link(replay_page(line.match_id), f"replay {line.match_id}")
             if line.match_id in replays
             else "–"
         )
@@ -484,6 +485,8 @@ def _tournament(
     t: data.TournamentInfo,
     all_matches: Sequence[data.MatchLine],
     replays: set[int],
+    names: Naming,
+    timeline: Timeline,
 ) -> str:
     runs = table(
         f"Runs of {t.name}",
@@ -495,114 +498,30 @@ def _tournament(
     )
     rows = leaderboard(engine, tournament=t.name)
     board = (
-        _leaderboard_table(f"{t.name}: leaderboard, rated from this tournament's matches", rows)
+        _leaderboard_table(
+            f"{t.name}: leaderboard, rated from this tournament's matches", rows, names
+        )
         if rows
         else "<p>No rated matches yet.</p>"
+    )
+    structures = run_structures(
+        engine,
+        tournament_id=t.tournament_id,
+        env=t.env,
+        format_name=t.format,
+        config=t.config,
+        timeline=timeline,
+        labels=names.labels,
     )
     mine = [line for line in all_matches if line.tournament_id == t.tournament_id]
     about = f"<p>{esc(t.description)}</p>" if t.description else ""
     body = (
         f"{about}<p>Env {link(env_page(t.env), t.env)}, format {esc(t.format)}.</p>"
         + runs
+        + run_sections(t.name, structures)
         + board
         + _match_table(
-            f"Matches of {t.name}, newest first", mine, replays, {t.tournament_id: t.name}, ""
+            f"Matches of {t.name}, newest first", mine, replays, {t.tournament_id: t.name}, names
         )
     )
     return page(f"Tournament {t.name}", body)
-
-
-def _write_replays(
-    engine: Engine,
-    root: Path,
-    env: str,
-    lines: Sequence[data.MatchLine],
-    max_replays: int | None,
-) -> tuple[set[int], int]:
-    """Replay pages for the env's matches (newest first); returns ids written, errors."""
-    from arena.replay import load_match, rebuild
-
-    spec = env_specs().get(env)
-    if spec is None or spec.render_text is None or spec.missing():
-        return set(), 0
-    chosen = lines if max_replays is None else lines[:max_replays]
-    made: set[int] = set()
-    errors = 0
-    envs: dict[str, Any] = {}  # one env per kwargs, reset for every match
-    for line in chosen:
-        record = load_match(engine, line.match_id)
-        key = json.dumps(record.env_kwargs, sort_keys=True, default=str)
-        try:
-            if key not in envs:
-                envs[key] = spec.build(**record.env_kwargs)
-            replay = rebuild(spec, record, env=envs[key])
-            body = _replay_body(replay)
-        except Exception as exc:  # a stale log must not sink the whole report
-            errors += 1
-            body = f"<p>This match could not be replayed: {esc(exc)}</p>"
-        _write(
-            root / replay_page(line.match_id),
-            page(f"Match {line.match_id}: {env}", body, root="../"),
-        )
-        made.add(line.match_id)
-    return made, errors
-
-
-def _replay_body(replay: Any) -> str:
-    record = replay.match
-    players = table(
-        "Players",
-        ["Agent", "Seats", "Version", "Outcome", "Return", "Forfeit"],
-        [
-            [
-                p.label,
-                ", ".join(p.seats),
-                p.version,
-                p.outcome,
-                Num(f"{p.reward:g}"),
-                p.forfeit or "–",
-            ]
-            for p in record.players
-        ],
-        row_header=0,
-    )
-    errors = "".join(
-        f"<details><summary>{esc(p.label)}: error text</summary>"
-        f"<pre>{esc(clean_text(p.error))}</pre></details>"
-        for p in record.players
-        if p.error
-    )
-    where = f", tournament {esc(record.tournament)}" if record.tournament else ""
-    head = (
-        f"<p>{link('../' + env_page(record.env_id), record.env_id)} ({esc(record.env_version)}), "
-        f"seed {record.seed}, played {esc(record.created_at)}{where}.</p>"
-    )
-    last = len(replay.plies) - 1
-    moves = "".join(
-        f'<li value="{ply.number}">{link(f"#ply-{ply.number}", _moves_text(ply))}</li>'
-        for ply in replay.plies[1:]
-    )
-    move_list = (
-        f'<nav aria-label="moves"><h2>Moves</h2><p>{link("#ply-0", "start position")}</p>'
-        f'<ol class="moves">{moves}</ol></nav>'
-    )
-    sections = []
-    for ply in replay.plies:
-        title = "Start" if ply.number == 0 else f"Move {ply.number}: {_moves_text(ply)}"
-        steps = []
-        if ply.number > 0:
-            steps.append(link(f"#ply-{ply.number - 1}", "previous"))
-        if ply.number < last:
-            steps.append(link(f"#ply-{ply.number + 1}", "next"))
-        steps.append(link(f"#ply-{last}", "end"))
-        board = f"<pre>{esc(ply.text)}</pre>" if ply.text is not None else ""
-        sections.append(
-            f'<section class="ply" id="ply-{ply.number}" aria-labelledby="t-ply-{ply.number}">'
-            f'<h3 id="t-ply-{ply.number}">{esc(title)}</h3>{board}'
-            f'<nav aria-label="step">{" · ".join(steps)}</nav></section>'
-        )
-    return head + players + errors + move_list + "<h2>Positions</h2>" + "".join(sections)
-
-
-def _moves_text(ply: Any) -> str:
-    return ", ".join(f"{seat} {move}" for seat, move in ply.moves)
