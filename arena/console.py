@@ -15,6 +15,7 @@ same contract:
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -30,9 +31,11 @@ from typer.core import TyperGroup
 from arena.errors import ArenaError, environment_error
 from arena.textsafe import TEXT_LIMIT, clean_text
 
-# Piped output (scripts, CI logs) gets wide tables instead of rich's 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Piped output (scripts, CI logs) gets wide tables instead of rich's 80 columns,
+# unless COLUMNS says how wide to be. Tables fold to fit a terminal (80 columns up).
+_PIPE_WIDTH = None if "COLUMNS" in os.environ else 160
+out = Console(width=None if sys.stdout.isatty() else _PIPE_WIDTH)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPE_WIDTH)
 T = TypeVar("T")
 
 

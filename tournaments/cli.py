@@ -49,62 +49,17 @@ def _board(*, env_id: str | None = None, tournament: str | None = None) -> list[
     from arena.storage import connect
     from tournaments.leaderboard import leaderboard
 
-    return list(leaderboard(connect(State.db, read_only=True), env_id=env_id, tournament=tournament))
+    engine = connect(State.db, read_only=True)
+    return list(leaderboard(engine, env_id=env_id, tournament=tournament))
 
 
 def _print_board(rows: list[LeaderboardRow], title: str) -> None:
-    table = Table(title=cell(title))
-    # Cooperative envs' rows rank by mean team return (nothing to rate them against).
-    team = any(r.team_return is not None for r in rows)
-    for col in (
-        "rank",
-        "env",
-        "agent",
-        "version",
-        "kind",
-        "mu",
-        "sigma",
-        "mu-3σ",
-        "BT",
-        "BT 95%",
-        "games",
-        "W",
-        "D",
-        "L",
-        *(("team return", "team 95%") if team else ()),
-    ):
-        table.add_column(
-            col, justify="left" if col in ("env", "agent", "version", "kind") else "right"
-        )
-    for r in rows:
-        extra: tuple[str, ...] = ()
-        if team:
-            low, high = r.team_return_low, r.team_return_high
-            extra = (
-                "-" if r.team_return is None else f"{r.team_return:.1f}",
-                "-" if low is None or high is None else f"{low:.1f} to {high:.1f}",
-            )
-        bt_range = "-"
-        if r.bt is not None and r.bt_low is not None and r.bt_high is not None:
-            bt_range = f"{r.bt_low:.0f}-{r.bt_high:.0f}"
-        table.add_row(
-            str(r.rank),
-            cell(r.env),
-            cell(r.agent),
-            cell(r.version),
-            cell(r.kind),
-            f"{r.mu:.2f}",
-            f"{r.sigma:.2f}",
-            f"{r.score:.2f}",
-            "-" if r.bt is None else f"{r.bt:.0f}",
-            bt_range,
-            str(r.games),
-            str(r.wins),
-            str(r.draws),
-            str(r.losses),
-            *extra,
-        )
-    out.print(table)
+    from tournaments.leaderboard_table import leaderboard_table
+
+    envs = {r.env for r in rows}
+    if len(envs) == 1 and not title.endswith(f"({next(iter(envs))})"):
+        title += f" ({next(iter(envs))})"
+    out.print(leaderboard_table(rows, title, out.width))
 
 
 def tournament_run_command(
@@ -282,7 +237,13 @@ def leaderboard_command(
     tournament: Annotated[str | None, typer.Option(help="Only this tournament's matches.")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Show TrueSkill ratings, sorted by the conservative score mu - 3 sigma."""
+    """Show ratings, best first by TrueSkill's conservative score mu - 3 sigma.
+
+    Columns: mu-3σ (TrueSkill's mu minus three sigma: the rank order), mu and σ
+    (sigma, its uncertainty), BT (Bradley-Terry on the Elo scale, with its 95%
+    bootstrap interval), games and W-D-L (wins, draws, losses). Columns fold to
+    fit the terminal's width.
+    """
     rows = call(lambda: _board(env_id=env, tournament=tournament))
     if as_json:
         print_json([r.to_dict() for r in rows])
