@@ -82,21 +82,28 @@ def tournament_run_command(
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} matches"),
+        # The plan's size is known once the run has drawn it: until then, say so.
+        TextColumn("{task.fields[done]}"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[leaders]}"),
     )
     # No bar in logs and pipes: only a person at a terminal watches it.
     quiet = as_json or not err.is_terminal
     with Progress(*columns, console=err, transient=True, disable=quiet) as progress:
-        task = progress.add_task("playing", total=None, leaders="")
+        task = progress.add_task("playing", total=None, leaders="", done="planning the run")
 
         def tick(result: MatchResult, done: int, total: int) -> None:
             for slot, label in enumerate(result.labels):
                 if result.outcome(slot) == "win":
                     wins[label] += 1
             leaders = ", ".join(f"{label} {n}" for label, n in wins.most_common(3))
-            progress.update(task, completed=done, total=total, leaders=f"wins: {leaders}")
+            progress.update(
+                task,
+                completed=done,
+                total=total,
+                leaders=f"wins: {leaders}",
+                done=f"{done:,}/{total:,} matches",
+            )
 
         outcome = call(
             lambda: run_tournament(
