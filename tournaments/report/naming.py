@@ -34,10 +34,13 @@ class Naming:
         """A version cell: ``0.1.0``, or ``0.1.0 #3fa2c1``."""
         return version_text(version, self.tags.get(content_hash, ""))
 
-    def tagged(self, text: str, content_hash: str) -> str:
-        """``text`` (e.g. a match's stored label) with the version's tag, if it has one."""
-        tag = self.tags.get(content_hash, "")
-        return f"{text} {tag}" if tag else text
+    def player(self, label: str, content_hash: str) -> str:
+        """A match's player: its stored label, or its version's label when that needs a tag.
+
+        Stored labels are unique in one match only (``c4-center``, ``c4-center#2``);
+        a version that shares ``name@version`` is named by its version instead.
+        """
+        return self.labels[content_hash] if self.tags.get(content_hash) else label
 
     def hash_of(self, version_id: int | None) -> str:
         row = None if version_id is None else self.versions.get(version_id)

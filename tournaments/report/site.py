@@ -461,7 +461,7 @@ def _match_table(
     body = []
     for line in lines:
         players = "; ".join(
-            f"{names.tagged(p.label, p.hash)}: {p.outcome}"
+            f"{names.player(p.label, p.hash)}: {p.outcome}"
             + (f" ({p.forfeit})" if p.forfeit else "")
             for p in line.players
         )
