@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -53,6 +53,94 @@ class Side:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A run of entries along an observation's last axis (planes, for boards).
+
+    Attributes:
+        what: what the entries hold, e.g. ``self_vel`` or ``the opponent's pieces``.
+        size: how many entries.
+    """
+
+    what: str
+    size: int
+
+
+@dataclass(frozen=True)
+class RoleNotes:
+    """What one role (or one seat) observes and does; empty fields keep the env's.
+
+    Attributes:
+        observation: what the observation holds, in a sentence or two.
+        layout: the observation's last axis in order; the sizes add up to its length.
+        actions: what each action means.
+    """
+
+    observation: str = ""
+    layout: tuple[Part, ...] = ()
+    actions: str = ""
+
+
+@dataclass(frozen=True)
+class Kwarg:
+    """An env argument a tournament may set in ``[tournament].env_kwargs``.
+
+    Attributes:
+        name: the keyword, e.g. ``max_cycles``.
+        default: the env's own default (the spec's ``kwargs`` may override it).
+        meaning: what it changes, in a few words.
+    """
+
+    name: str
+    default: Any
+    meaning: str
+
+
+@dataclass(frozen=True)
+class EnvNotes:
+    """Notes for agent authors (``arena envs ENV``, docs/envs.md).
+
+    Only prose lives here: the spaces (type, shape, dtype, n) are read from the
+    env itself, so they cannot drift from what agents receive.
+
+    Attributes:
+        observation: what every role's observation holds, unless ``roles`` says otherwise.
+        layout: every role's observation layout, unless ``roles`` says otherwise.
+        actions: what every role's actions mean, unless ``roles`` says otherwise.
+        roles: notes by role name, or by seat name where seats of one role differ
+            (``leadadversary_0``); a seat's notes win over its role's.
+        turns: how play proceeds, beyond the turn model (who moves first, episode length).
+        rewards: what a seat's return is; ranks are computed from it.
+        kwargs: the env arguments a tournament may set.
+        reference: where the full encoding is documented.
+        action_names: ``(env, seat) -> names`` read from a built env, when the
+            names depend on the game (Atari's minimal action sets).
+    """
+
+    observation: str = ""
+    layout: tuple[Part, ...] = ()
+    actions: str = ""
+    roles: Mapping[str, RoleNotes] = field(default_factory=dict)
+    turns: str = ""
+    rewards: str = ""
+    kwargs: tuple[Kwarg, ...] = ()
+    reference: str = ""
+    action_names: Callable[[Any, str], Sequence[str]] | None = None
+
+    def for_seat(self, role: str, seat: str) -> RoleNotes:
+        """The notes of ``seat`` (of ``role``): the env's, then its role's, then its own."""
+        notes = RoleNotes(self.observation, self.layout, self.actions)
+        for key in (role, seat):
+            more = self.roles.get(key)
+            if more is not None:
+                notes = RoleNotes(
+                    more.observation or notes.observation,
+                    more.layout or notes.layout,
+                    more.actions or notes.actions,
+                )
+        return notes
+
+
+@dataclass(frozen=True)
 class EnvSpec:
     """One arena environment, keyed by its PettingZoo module name.
 
@@ -72,6 +160,7 @@ class EnvSpec:
         version: version of the package providing the game (stored with matches).
         requires: import names needed to build the env (for availability checks).
         description: one line for ``arena envs``.
+        notes: prose for agent authors (``arena envs ENV``), or None.
     """
 
     env_id: str
@@ -88,6 +177,7 @@ class EnvSpec:
     description: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
     notation: Notation | None = None
+    notes: EnvNotes | None = None
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -140,17 +140,28 @@ def holdem(env: Any) -> str:
 
 
 def chess(env: Any) -> str:
-    """Render ``chess_v6`` with python-chess (white upper case, at the bottom).
+    """Render ``chess_v6`` with python-chess: white upper case at the bottom, with coordinates.
+
+    Ranks 8 to 1 run down the left, files a to h along the bottom, so squares
+    read as in SAN and UCI (``e4``, ``e2e4``)::
+
+        8 r n b q k b n r
+        ...
+        1 R N B Q K B N R
+          a b c d e f g h
 
     Args:
         env: a ``chess_v6`` env.
 
     Returns:
-        The 8x8 board and the seat to move (player_0 is white).
+        The 8x8 board with coordinates and the seat to move (player_0 is white).
     """
     raw = env.unwrapped
+    rows = str(raw.board).splitlines()
+    lines = [f"{8 - r} {row}" for r, row in enumerate(rows)]
+    lines.append("  a b c d e f g h")
     first, second = raw.possible_agents
-    return f"{raw.board}\n{_footer(raw, {first: 'white', second: 'black'})}"
+    return "\n".join(lines) + f"\n{_footer(raw, {first: 'white', second: 'black'})}"
 
 
 def go(env: Any) -> str:
