@@ -22,6 +22,7 @@ from rich import box
 from rich.table import Table
 
 from arena.console import cell
+from arena.labels import VersionName, hash_tags
 
 if TYPE_CHECKING:
     from tournaments.leaderboard import LeaderboardRow
@@ -48,15 +49,10 @@ def count(value: int) -> str:
 
 
 def agent_labels(rows: Sequence[LeaderboardRow]) -> list[str]:
-    """``name@version`` per row; a short hash where two different versions share it."""
-    plain = [f"{r.agent}@{r.version}" for r in rows]
-    hashes: dict[str, set[str]] = {}
-    for label, row in zip(plain, rows, strict=True):
-        hashes.setdefault(label, set()).add(row.hash)
-    return [
-        f"{label} #{row.hash[:6]}" if len(hashes[label]) > 1 else label
-        for label, row in zip(plain, rows, strict=True)
-    ]
+    """``name@version`` per row, the form tournaments and ``arena match`` take, with the
+    short hash of :mod:`arena.labels` where two different contents share it."""
+    tags = hash_tags(VersionName(r.agent, r.version, r.hash) for r in rows)
+    return [f"{r.agent}@{r.version} {tags[r.hash]}".rstrip() for r in rows]
 
 
 def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, width: int) -> Table:
