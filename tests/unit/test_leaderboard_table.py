@@ -79,7 +79,7 @@ def test_env_column_only_for_several_envs() -> None:
 
 def test_same_name_and_version_with_different_content_get_a_short_hash() -> None:
     other = replace(ROW, rank=2, hash="77e5" + "1" * 60)
-    assert agent_labels([ROW, other, replace(ROW, agent="one-ply")]) == [
+    assert agent_labels([ROW, other, replace(ROW, agent="one-ply", hash="ab" * 32)]) == [
         "c4-heuristic@1.0.0 #3fa2c1",
         "c4-heuristic@1.0.0 #77e511",
         "one-ply@1.0.0",
