@@ -97,7 +97,7 @@ def write_report(
 
     out = Path(out)
     _check_out(out)
-    engine = connect(db_url)
+    engine = connect(db_url, read_only=True)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
