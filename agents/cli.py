@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from agents.common.numbers import format_metrics, format_number
 from arena.console import call, cell, out, print_json
+from arena.trainer import TrainingInterrupted
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +30,9 @@ def train_command(
         Path | None, typer.Option(help="TOML file of hyperparameters (keys of the trainer).")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/training/checkpoint.pt.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Remove what an earlier run wrote in OUT and start again.")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     tensorboard: Annotated[
         bool, typer.Option(help="Also log to OUT/training/tensorboard (needs tensorboard).")
@@ -40,30 +46,62 @@ def train_command(
     """
     from arena.training import train
 
-    summary = call(
-        lambda: train(
-            algo,
-            env,
-            steps=steps,
-            out=out_dir,
-            seed=seed,
-            device=device,
-            config_path=config,
-            resume=resume,
-            progress=progress and sys.stderr.isatty(),
-            tensorboard=tensorboard,
+    try:
+        summary = call(
+            lambda: train(
+                algo,
+                env,
+                steps=steps,
+                out=out_dir,
+                seed=seed,
+                device=device,
+                config_path=config,
+                resume=resume,
+                overwrite=overwrite,
+                progress=progress and sys.stderr.isatty(),
+                tensorboard=tensorboard,
+            )
         )
-    )
+    except TrainingInterrupted as stop:
+        again = [algo, "--env", env, "--steps", str(steps), "--out", str(out_dir)]
+        again += [] if seed == 0 else ["--seed", str(seed)]
+        again += [] if device == "auto" else ["--device", device]
+        again += [] if config is None else ["--config", str(config)]
+        again += [] if progress else ["--no-progress"]
+        again += ["--tensorboard"] if tensorboard else []
+        again += ["--json"] if as_json else []
+        sys.stderr.write(interrupted_line(stop, again) + "\n")
+        raise typer.Exit(130) from None
     if as_json:
         print_json(summary.to_dict())
         return
-    metrics = ", ".join(f"{k} {v:.3g}" for k, v in summary.metrics.items())
+    metrics = format_metrics(summary.metrics.items())
     out.print(
         cell(
-            f"trained {algo} on {env} for {summary.steps} steps in {summary.seconds:.0f} s"
-            + (f": {metrics}" if metrics else "")
+            f"trained {algo} on {env} for {format_number(summary.steps)} steps "
+            f"in {summary.seconds:.0f} s" + (f": {metrics}" if metrics else "")
         )
     )
     out.print(
         cell(f"package: {summary.package_dir} (try: arena agent check {summary.package_dir})")
+    )
+
+
+def interrupted_line(stop: TrainingInterrupted, args: list[str]) -> str:
+    """The one line ``arena train`` prints on Ctrl-C: where it stopped and the command
+    that goes on (``args``: the run's own arguments, without --resume/--overwrite)."""
+    step = f"{stop.step:,}"
+    if stop.saved:
+        command = shlex.join(["arena", "train", *args, "--resume"])
+        return f"interrupted at step {step}: checkpoint saved; resume with: {command}"
+    if stop.checkpoint is not None:
+        command = shlex.join(["arena", "train", *args, "--resume"])
+        return (
+            f"interrupted in the middle of an update: the checkpoint of step {step} is kept; "
+            f"resume with: {command}"
+        )
+    command = shlex.join(["arena", "train", *args, "--overwrite"])
+    return (
+        f"interrupted at step {step} in the middle of an update, before any checkpoint; "
+        f"start again with: {command}"
     )

@@ -40,7 +40,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
@@ -51,6 +51,7 @@ from agents.common.boards import Boards, random_choice
 from agents.common.checkpoint import load_checkpoint, save_checkpoint
 from agents.common.distributional import project
 from agents.common.evaluate import Score, evaluate, policy_source
+from agents.common.interrupt import Checkpoints
 from agents.common.logger import TrainLogger
 from agents.common.networks import NetSpec, QNetwork, export_state_dict
 from agents.common.nstep import NStepAccumulator
@@ -58,6 +59,7 @@ from agents.common.package import copy_player, default_name, write_manifest
 from agents.common.replay import Batch, ReplayBuffer
 from agents.common.schedules import schedule
 from agents.common.sumtree import PrioritizedReplayBuffer
+from arena.config_check import NON_NEGATIVE
 from arena.protocol import AgentContext
 from arena.specs import EnvSpec
 from arena.trainer import TrainRequest, TrainSummary
@@ -169,6 +171,8 @@ class Config:
     """Env steps between checkpoints (and one at the end)."""
     threads: int = 1
     """torch.set_num_threads: 1 measured faster than 2 on the shared 2-core machines."""
+    checkpoint_minutes: Annotated[float, NON_NEGATIVE] = 10.0
+    """Also checkpoint at least this often (0 = off); Ctrl-C always saves one."""
 
 
 # The algorithm names only switch components on.
@@ -710,11 +714,10 @@ def run(request: TrainRequest) -> TrainSummary:
     start_step, start_updates = step, learner.updates
     next_log = (step // config.log_every + 1) * config.log_every
     next_eval = (step // config.eval_every + 1) * config.eval_every if config.eval_every else -1
-    next_ckpt = (step // config.checkpoint_every + 1) * config.checkpoint_every
     time_eval = 0.0
     last_log_time, last_log_updates = time.perf_counter(), learner.updates
 
-    def save() -> None:
+    def save() -> int:
         save_checkpoint(
             checkpoint_path,
             {
@@ -732,66 +735,82 @@ def run(request: TrainRequest) -> TrainSummary:
                 "last": last,
             },
         )
+        return step
 
+    checkpoints = Checkpoints(
+        save,
+        checkpoint_path,
+        step=step,
+        every_steps=config.checkpoint_every,
+        every_minutes=config.checkpoint_minutes,
+    )
     try:
-        while step < request.steps:
-            duration = int(config.epsilon_fraction * request.steps)
-            epsilon = schedule(
-                config.epsilon_schedule, config.epsilon_start, config.epsilon_end, duration, step
-            )
-            batch, taken = play.tick(learner.online, epsilon, device)
-            step += taken
-            if batch:
-                t0 = time.perf_counter()
-                learner.buffer.add(**batch)
-                learner.time_buffer += time.perf_counter() - t0
-            # Gradient steps owed: one per learn_every env steps after learning_starts.
-            owed = (step - config.learning_starts) // config.learn_every - learner.updates
-            if len(learner.buffer) >= config.batch_size:
-                beta = config.beta_start + (1 - config.beta_start) * min(step / request.steps, 1)
-                for _ in range(max(owed, 0)):
-                    learner.update(beta)
-            if step >= next_snapshot:
-                play.add_snapshot(learner.online, config.snapshot_pool)
-                next_snapshot += config.snapshot_every
-            final = step >= request.steps
-            if (next_eval > 0 and step >= next_eval) or final:
-                t0 = time.perf_counter()
-                games = config.final_eval_games if final else config.eval_games
-                vs_random, vs_one_ply = evaluate_net(
-                    learner.online, request.env_id, device, games, request.seed + step
-                )
-                last = {"win_vs_random": vs_random.win_rate, "score_vs_one_ply": vs_one_ply.score}
-                time_eval += time.perf_counter() - t0
-                while next_eval > 0 and next_eval <= step:
-                    next_eval += config.eval_every
-            if step >= next_log or final:
-                now = time.perf_counter()
-                logger.log(
+        with checkpoints:
+            while step < request.steps:
+                duration = int(config.epsilon_fraction * request.steps)
+                epsilon = schedule(
+                    config.epsilon_schedule, config.epsilon_start, config.epsilon_end, duration,
                     step,
-                    epsilon=round(epsilon, 4),
-                    loss=learner.take_loss(),
-                    updates=learner.updates,
-                    updates_per_s=round(
-                        (learner.updates - last_log_updates) / max(now - last_log_time, 1e-9), 1
-                    ),
-                    games=play.games,
-                    buffer=len(learner.buffer),
-                    **last,
-                )
-                last_log_time, last_log_updates = now, learner.updates
-                while next_log <= step:
-                    next_log += config.log_every
-            else:
-                logger.advance(step)
-            if step >= next_ckpt or final:
-                save()
-                while next_ckpt <= step:
-                    next_ckpt += config.checkpoint_every
+                )  # fmt: skip
+                with checkpoints.update():  # Ctrl-C waits for the end of the tick
+                    batch, taken = play.tick(learner.online, epsilon, device)
+                    step += taken
+                    if batch:
+                        t0 = time.perf_counter()
+                        learner.buffer.add(**batch)
+                        learner.time_buffer += time.perf_counter() - t0
+                    # Gradient steps owed: one per learn_every env steps after learning_starts.
+                    owed = (step - config.learning_starts) // config.learn_every - learner.updates
+                    if len(learner.buffer) >= config.batch_size:
+                        beta = config.beta_start + (1 - config.beta_start) * min(
+                            step / request.steps, 1
+                        )
+                        for _ in range(max(owed, 0)):
+                            learner.update(beta)
+                    if step >= next_snapshot:
+                        play.add_snapshot(learner.online, config.snapshot_pool)
+                        next_snapshot += config.snapshot_every
+                final = step >= request.steps
+                if (next_eval > 0 and step >= next_eval) or final:
+                    t0 = time.perf_counter()
+                    games = config.final_eval_games if final else config.eval_games
+                    vs_random, vs_one_ply = evaluate_net(
+                        learner.online, request.env_id, device, games, request.seed + step
+                    )
+                    last = {
+                        "win_vs_random": vs_random.win_rate,
+                        "score_vs_one_ply": vs_one_ply.score,
+                    }
+                    time_eval += time.perf_counter() - t0
+                    while next_eval > 0 and next_eval <= step:
+                        next_eval += config.eval_every
+                if step >= next_log or final:
+                    now = time.perf_counter()
+                    logger.log(
+                        step,
+                        epsilon=round(epsilon, 4),
+                        loss=learner.take_loss(),
+                        updates=learner.updates,
+                        updates_per_s=round(
+                            (learner.updates - last_log_updates) / max(now - last_log_time, 1e-9),
+                            1,
+                        ),
+                        games=play.games,
+                        buffer=len(learner.buffer),
+                        **last,
+                    )
+                    last_log_time, last_log_updates = now, learner.updates
+                    while next_log <= step:
+                        next_log += config.log_every
+                else:
+                    logger.advance(step)
+                checkpoints.reached(step)
+            checkpoints.save()
+            with checkpoints.update():  # a package is never half-written
+                package = write_package(request, config, learner.online)
     finally:
         logger.close()
 
-    package = write_package(request, config, learner.online)
     seconds = time.perf_counter() - started
     loop = max(seconds - time_eval, 1e-9)
     busy = play.time_env + play.time_act + learner.time_network + learner.time_buffer
@@ -804,8 +823,8 @@ def run(request: TrainRequest) -> TrainSummary:
         "share_network": (play.time_act + learner.time_network) / max(busy, 1e-9),
         "share_buffer": learner.time_buffer / max(busy, 1e-9),
         "eval_seconds": time_eval,
-        "updates": float(learner.updates),
-        "games": float(play.games),
+        "updates": learner.updates,
+        "games": play.games,
     }
     return TrainSummary(request.algo, request.env_id, step, seconds, package, metrics)
 
@@ -830,6 +849,7 @@ def write_package(request: TrainRequest, config: Config, net: QNetwork) -> Path:
         name=default_name(request.algo, request.env_id),
         version="1.0.0",
         entry=f"{PLAYER_MODULE}:make_agent",
+        files=[WEIGHTS_FILE, NETWORK_FILE, f"{PLAYER_MODULE}.py"],
         envs=[request.env_id],
         kind="dqn",
         learning_type="Q-gradient",

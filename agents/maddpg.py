@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ from agents.common.stacked import (
     soft_update,
 )
 from agents.common.vec_mpe import VecMPE
+from arena.config_check import NON_NEGATIVE
 from arena.specs import EnvSpec
 from arena.trainer import TrainRequest, TrainSummary
 
@@ -113,6 +114,8 @@ class Config:
     """Episodes per greedy evaluation."""
     checkpoint_interval: int = 100_000
     """Env steps between checkpoints (and one at the end)."""
+    checkpoint_minutes: Annotated[float, NON_NEGATIVE] = 10.0
+    """Also checkpoint at least this often (0 = off); Ctrl-C always saves one."""
     threads: int = 1
     """torch threads (1: on shared CPUs, two threads were 4-10x slower)."""
 

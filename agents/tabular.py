@@ -44,13 +44,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
 from agents.common.evaluate import Score, evaluate, policy_source
+from agents.common.interrupt import Checkpoints
 from agents.common.logger import TrainLogger
 from agents.common.package import copy_player, default_name, default_version, write_manifest
+from arena.config_check import NON_NEGATIVE
 from arena.errors import ArenaError
 from arena.protocol import AgentContext
 from arena.registry import builtin_agents, get_env
@@ -89,6 +91,7 @@ class TabularConfig:
     eval_games: int = 100  # games per evaluation opponent (seats alternate)
     log_every: int = 10_000  # steps between CSV rows
     checkpoint_every: int = 100_000  # steps between checkpoints for --resume
+    checkpoint_minutes: Annotated[float, NON_NEGATIVE] = 10.0  # and at least this often (0: off)
 
 
 def supports(algo: str, spec: EnvSpec) -> str | None:
@@ -437,6 +440,7 @@ def write_package(trainer: TabularTrainer, out: Path, algo: str) -> None:
         name=default_name(algo, trainer.spec.env_id),
         version=default_version(trainer.step, trainer.seed),
         entry="tabular_player:make_agent",
+        files=[TABLE, "tabular_player.py"],
         envs=[trainer.spec.env_id],
         kind="tabular",
         learning_type="Tabular",
@@ -507,35 +511,19 @@ def run(request: TrainRequest) -> TrainSummary:
         start_step=trainer.step,
         description=f"{request.algo} {request.env_id}",
     ) as log:
-        next_log = trainer.step + config.log_every
-        next_eval = trainer.step + config.eval_every if config.eval_every else None
-        next_snapshot = trainer.step + config.snapshot_every
-        next_checkpoint = trainer.step + config.checkpoint_every
-        scores: dict[str, Score] = {}
-        while trainer.step < request.steps:
-            trainer.play_game(request.steps)
-            if trainer.step >= next_snapshot:
-                trainer.snapshot = trainer.table.copy()
-                next_snapshot += config.snapshot_every
-            evaluated = next_eval is not None and trainer.step >= next_eval
-            if evaluated:
-                scores = _evaluate(trainer, config.eval_games, request.seed + trainer.episode)
-                next_eval = (next_eval or 0) + config.eval_every
-            if trainer.step >= next_log or evaluated:
-                log.log(trainer.step, **_row(trainer, request.steps, scores if evaluated else {}))
-                next_log = trainer.step + config.log_every
-            if trainer.step >= next_checkpoint:
-                trainer.save(checkpoint)
-                next_checkpoint += config.checkpoint_every
-            log.advance(trainer.step)
-        trainer.save(checkpoint)
-        write_package(trainer, out, request.algo)
-        final = _evaluate(trainer, max(config.eval_games, 200), request.seed + 7919)
-        log.log(trainer.step, **_row(trainer, request.steps, final))
-    metrics = {"states": float(len(trainer.table.values)), "episodes": float(trainer.episode)}
+        with Checkpoints(
+            lambda: _save(trainer, checkpoint),
+            checkpoint,
+            step=trainer.step,
+            every_steps=config.checkpoint_every,
+            every_minutes=config.checkpoint_minutes,
+        ) as checkpoints:
+            final = _train(trainer, config, request, log, checkpoints)
+            log.log(trainer.step, **_row(trainer, request.steps, final))
+    metrics: dict[str, float] = {"states": len(trainer.table.values), "episodes": trainer.episode}
     for name, score in final.items():
         metrics[f"score_vs_{name}"] = score.score
-        metrics[f"losses_vs_{name}"] = float(score.losses)
+        metrics[f"losses_vs_{name}"] = score.losses
     return TrainSummary(
         algo=request.algo,
         env_id=request.env_id,
@@ -544,6 +532,45 @@ def run(request: TrainRequest) -> TrainSummary:
         package_dir=out,
         metrics=metrics,
     )
+
+
+def _train(
+    trainer: TabularTrainer,
+    config: TabularConfig,
+    request: TrainRequest,
+    log: TrainLogger,
+    checkpoints: Checkpoints,
+) -> dict[str, Score]:
+    """Play games up to ``request.steps``, write the package; the final evaluation."""
+    next_log = trainer.step + config.log_every
+    next_eval = trainer.step + config.eval_every if config.eval_every else None
+    # On the multiples of snapshot_every, as in a run that was never stopped.
+    next_snapshot = (trainer.step // config.snapshot_every + 1) * config.snapshot_every
+    scores: dict[str, Score] = {}
+    while trainer.step < request.steps:
+        with checkpoints.update():  # Ctrl-C waits for the end of the game
+            trainer.play_game(request.steps)
+            if trainer.step >= next_snapshot:
+                trainer.snapshot = trainer.table.copy()
+                next_snapshot += config.snapshot_every
+        evaluated = next_eval is not None and trainer.step >= next_eval
+        if evaluated:
+            scores = _evaluate(trainer, config.eval_games, request.seed + trainer.episode)
+            next_eval = (next_eval or 0) + config.eval_every
+        if trainer.step >= next_log or evaluated:
+            log.log(trainer.step, **_row(trainer, request.steps, scores if evaluated else {}))
+            next_log = trainer.step + config.log_every
+        checkpoints.reached(trainer.step)
+        log.advance(trainer.step)
+    checkpoints.save()
+    with checkpoints.update():  # a package is never half-written
+        write_package(trainer, request.out, request.algo)
+    return _evaluate(trainer, max(config.eval_games, 200), request.seed + 7919)
+
+
+def _save(trainer: TabularTrainer, path: Path) -> int:
+    trainer.save(path)
+    return trainer.step
 
 
 def _check_resume(training: Path, checkpoint: Path, request: TrainRequest) -> None:

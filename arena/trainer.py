@@ -17,6 +17,27 @@ from arena.specs import EnvSpec
 
 # The run folder inside ``--out``: config.json, log.csv, the checkpoint, tensorboard/.
 TRAINING_DIR = "training"
+# In the run folder: the package files the run wrote beside it (what --overwrite removes).
+PACKAGE_FILES = "files.json"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """A trainer stopped on Ctrl-C (or SIGTERM/SIGHUP); ``arena train`` says how to go on.
+
+    A ``KeyboardInterrupt``, so code that catches ``Exception`` lets it through.
+
+    Attributes:
+        step: the step the run stopped at (the checkpoint's when one was saved).
+        saved: a checkpoint of ``step`` was written on the way out.
+        checkpoint: the checkpoint file, or None when the run has none at all (it
+            was stopped in the middle of an update before its first save).
+    """
+
+    def __init__(self, step: int, *, saved: bool, checkpoint: Path | None) -> None:
+        super().__init__(f"interrupted at step {step}")
+        self.step = step
+        self.saved = saved
+        self.checkpoint = checkpoint
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,7 @@ class TrainSummary:
     steps: int
     seconds: float
     package_dir: Path
+    # Counts are ints (printed 51,700), rates and scores floats (printed 0.85).
     metrics: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

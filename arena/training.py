@@ -17,6 +17,8 @@ Layout of ``--out`` (decided here so every trainer agrees):
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 import typing
 from collections.abc import Mapping
@@ -25,8 +27,9 @@ from typing import Any
 
 from arena.config_check import PYTHON, check_table
 from arena.errors import ArenaError
+from arena.manifest import MANIFEST
 from arena.registry import get_env, trainers
-from arena.trainer import TRAINING_DIR, TrainRequest, TrainSummary
+from arena.trainer import PACKAGE_FILES, TRAINING_DIR, TrainRequest, TrainSummary
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -94,15 +97,20 @@ def train(
     device: str = "auto",
     config_path: Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     tensorboard: bool = False,
 ) -> TrainSummary:
     """Check the request, then run the trainer ``algo`` (the library side of ``arena train``).
 
+    ``overwrite`` removes what an earlier run wrote in ``out`` and starts afresh.
+
     Raises:
         ArenaError: unknown algorithm or env, an env the algorithm cannot train
             on, a bad config file or key, an ``--out`` folder that holds
-            something else, or ``--resume`` without a checkpoint.
+            something else, ``--resume`` without a checkpoint, or ``--overwrite``
+            of a folder ``arena train`` did not write.
+        TrainingInterrupted: Ctrl-C (or SIGTERM/SIGHUP) stopped the run.
     """
     known = trainers()
     if algo not in known:
@@ -117,14 +125,9 @@ def train(
     if steps <= 0:
         raise ArenaError(f"--steps must be positive (got {steps})")
     config = load_config_file(config_path) if config_path is not None else {}
-    checkpoints = [out / TRAINING_DIR / name for name in CHECKPOINTS]
-    if resume and not any(c.is_file() for c in checkpoints):
-        raise ArenaError(f"--resume: no checkpoint at {checkpoints[0]}")
-    if not resume and out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ArenaError(
-            f"--out {out} already exists and is not empty "
-            "(choose a new folder, or pass --resume to continue its training)"
-        )
+    check_out(out, resume=resume, overwrite=overwrite)
+    if overwrite:
+        clear_run(out)
     request = TrainRequest(
         algo=algo,
         env_id=env_id,
@@ -139,3 +142,67 @@ def train(
         tensorboard=tensorboard,
     )
     return trainer.run(request)
+
+
+def is_run_folder(out: Path) -> bool:
+    """``out`` was written by ``arena train``: it holds our ``training/config.json``."""
+    try:
+        return isinstance(json.loads((out / TRAINING_DIR / "config.json").read_text()), dict)
+    except (OSError, ValueError):
+        return False
+
+
+def has_checkpoint(out: Path) -> bool:
+    return any((out / TRAINING_DIR / name).is_file() for name in CHECKPOINTS)
+
+
+def check_out(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """``--out`` must be new or empty, unless ``--resume`` continues its checkpoint or
+    ``--overwrite`` starts a run of ours again; every refusal names the ways on."""
+    if resume and overwrite:
+        raise ArenaError("--resume continues a run and --overwrite starts it again: pass one")
+    if out.exists() and not out.is_dir():
+        raise ArenaError(f"--out {out} is a file, not a folder")
+    empty = not out.exists() or not any(out.iterdir())
+    ours = not empty and is_run_folder(out)
+    no_checkpoint = (
+        f"{out}: folder exists but holds no checkpoint (interrupted before the first save?); "
+        "pass --overwrite to start again, or choose a new --out"
+    )
+    if resume and not has_checkpoint(out):
+        if ours:
+            raise ArenaError(no_checkpoint)
+        raise ArenaError(f"--resume: no checkpoint at {out / TRAINING_DIR / CHECKPOINTS[0]}")
+    if overwrite and not empty and not ours:
+        raise ArenaError(
+            f"--overwrite: {out} was not written by arena train (no "
+            f"{TRAINING_DIR}/config.json); it is left as it is: choose another --out"
+        )
+    if resume or overwrite or empty:
+        return
+    if has_checkpoint(out):
+        raise ArenaError(
+            f"--out {out} holds a training run: pass --resume to continue it, "
+            "or --overwrite to start again"
+        )
+    if ours:
+        raise ArenaError(no_checkpoint)
+    raise ArenaError(f"--out {out} already exists and is not empty (choose a new folder)")
+
+
+def clear_run(out: Path) -> None:
+    """Remove what ``arena train`` wrote in ``out``: ``training/`` and the package files
+    it recorded there. Anything else in the folder stays."""
+    if not out.exists():
+        return
+    training = out / TRAINING_DIR
+    try:
+        listed = json.loads((training / PACKAGE_FILES).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = [MANIFEST]  # stopped before the package was written
+    for name in listed:
+        path = out / str(name)
+        if path.parent == out and path.is_file():  # names only: never outside out
+            path.unlink()
+    if training.is_dir():
+        shutil.rmtree(training)

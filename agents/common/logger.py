@@ -14,6 +14,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from agents.common.numbers import format_metrics
+
+_NOT_SHOWN = ("step", "seconds")  # the bar shows the step; the clock is the bar's too
+
 
 class TrainLogger:
     """``log(step, **metrics)`` writes one CSV row and refreshes the bar.
@@ -25,6 +29,7 @@ class TrainLogger:
         progress: draw a rich progress bar on stderr.
         tensorboard: also write scalars to ``training_dir/tensorboard``.
         start_step: where a resumed run starts.
+        console: the rich console the bar draws on (stderr by default).
     """
 
     def __init__(
@@ -37,6 +42,7 @@ class TrainLogger:
         tensorboard: bool = False,
         start_step: int = 0,
         description: str = "training",
+        console: Any = None,
     ) -> None:
         training_dir.mkdir(parents=True, exist_ok=True)
         self.path = training_dir / "log.csv"
@@ -61,24 +67,10 @@ class TrainLogger:
                 sys.stderr.write("warning: tensorboard is not installed; logging to CSV only\n")
         self._progress: Any = None
         if progress:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[info]}"),
-                transient=False,
-            )
+            self._progress = _bar(console)
+            # The total is known from the start: the bar never shows 0/None.
             self._task = self._progress.add_task(
-                description, total=total_steps, completed=start_step, info=""
+                description, total=total_steps, completed=start_step
             )
             self._progress.start()
 
@@ -112,13 +104,11 @@ class TrainLogger:
         """Move the bar to ``step`` (cheap; call it as often as you like)."""
         if self._progress is None:
             return
-        info = ""
         shown = row if row is not None else self.latest
         if shown:
-            info = "  ".join(
-                f"{k} {_short(v)}" for k, v in shown.items() if k not in ("step", "seconds")
-            )
-        self._progress.update(self._task, completed=step, info=info)
+            items = ((k, v) for k, v in shown.items() if k not in _NOT_SHOWN and v != "")
+            self._progress.metrics = format_metrics(items, sep="  ")
+        self._progress.update(self._task, completed=step)
 
     def close(self) -> None:
         if self._progress is not None:
@@ -144,7 +134,25 @@ def _round(value: Any) -> Any:
     return round(value, 5) if isinstance(value, float) else value
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+def _bar(console: Any) -> Any:
+    """A rich bar with the steps as ``1,234/30,000``, and the latest row on a line below
+    (so a long row never squeezes the bar off a narrow terminal)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class Bar(Progress):
+        metrics = ""
+
+        def get_renderables(self) -> Any:
+            yield self.make_tasks_table(self.tasks)
+            if self.metrics:
+                yield Text(self.metrics, no_wrap=True, overflow="ellipsis")
+
+    return Bar(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )

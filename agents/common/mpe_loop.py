@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from agents.common.checkpoint import load_checkpoint, save_checkpoint
+from agents.common.interrupt import Checkpoints
 from agents.common.joint_replay import JointBatch, JointReplay
 from agents.common.logger import TrainLogger
 from agents.common.package import copy_player, default_name, default_version, write_manifest
@@ -76,6 +77,7 @@ class LoopSettings:
     eval_interval: int
     eval_episodes: int
     checkpoint_interval: int
+    checkpoint_minutes: float
 
     @classmethod
     def from_config(cls, config: Any) -> LoopSettings:
@@ -222,7 +224,7 @@ def run_loop(
         row.update({f"eval_return_{r}": v for r, v in role_returns(vec, returns).items()})
         return row
 
-    def save() -> None:
+    def save() -> int:
         save_checkpoint(
             checkpoint_path,
             {
@@ -232,45 +234,55 @@ def run_loop(
                 "torch_rng": torch.get_rng_state(),
             },
         )
+        return step
 
     name = default_name(request.algo, request.env_id)
-    with TrainLogger(
-        tdir,
-        request.steps,
-        columns,
-        progress=request.progress,
-        tensorboard=request.tensorboard,
-        start_step=start_step,
-        description=f"{request.algo} {request.env_id}",
-    ) as log:
+    with (
+        TrainLogger(
+            tdir,
+            request.steps,
+            columns,
+            progress=request.progress,
+            tensorboard=request.tensorboard,
+            start_step=start_step,
+            description=f"{request.algo} {request.env_id}",
+        ) as log,
+        Checkpoints(
+            save,
+            checkpoint_path,
+            step=step,
+            every_steps=settings.checkpoint_interval,
+            every_minutes=settings.checkpoint_minutes,
+        ) as checkpoints,
+    ):
         obs = vec.reset()
         next_log = step + settings.log_interval
         next_eval = step + settings.eval_interval
-        next_ckpt = step + settings.checkpoint_interval
         since_update = 0
         while step < request.steps:
-            obs_t = torch.as_tensor(obs, device=device)
-            if step < warm_until and not request.resume:
-                actions = _random_actions(vec, mask, obs_t.shape[0])
-            else:
-                with torch.no_grad():
-                    actions = learner.act(obs_t, explore=True)
-            actions_np = actions.cpu().numpy()
-            result = vec.step(vec.to_env_actions(actions_np))
-            replay.add(obs, actions_np, result.rewards, result.next_obs, result.terminated)
-            learner.episodes_ended(result.done)
-            obs = result.obs
-            step += vec.n_envs
-            since_update += vec.n_envs
-            for seat_returns in result.finished:
-                recent.append(seat_returns)
-                episodes += 1
-            if step >= warm_until and replay.size >= settings.batch_size:
-                while since_update >= settings.train_every:
-                    learner.update(replay.sample(settings.batch_size))
-                    since_update -= settings.train_every
-            else:
-                since_update = 0
+            with checkpoints.update():  # Ctrl-C waits for the end of the round
+                obs_t = torch.as_tensor(obs, device=device)
+                if step < warm_until and not request.resume:
+                    actions = _random_actions(vec, mask, obs_t.shape[0])
+                else:
+                    with torch.no_grad():
+                        actions = learner.act(obs_t, explore=True)
+                actions_np = actions.cpu().numpy()
+                result = vec.step(vec.to_env_actions(actions_np))
+                replay.add(obs, actions_np, result.rewards, result.next_obs, result.terminated)
+                learner.episodes_ended(result.done)
+                obs = result.obs
+                step += vec.n_envs
+                since_update += vec.n_envs
+                for seat_returns in result.finished:
+                    recent.append(seat_returns)
+                    episodes += 1
+                if step >= warm_until and replay.size >= settings.batch_size:
+                    while since_update >= settings.train_every:
+                        learner.update(replay.sample(settings.batch_size))
+                        since_update -= settings.train_every
+                else:
+                    since_update = 0
             if step >= next_eval or step >= request.steps:
                 next_eval += settings.eval_interval
                 last_eval = eval_now()
@@ -284,13 +296,12 @@ def run_loop(
                 log.log(step, **row)
             else:
                 log.advance(step)
-            if step >= next_ckpt:
-                next_ckpt += settings.checkpoint_interval
-                save()
-        save()
+            checkpoints.reached(step)
+        checkpoints.save()
         final = eval_now()
+        with checkpoints.update():  # a package is never half-written
+            _write_package(request, learner, vec, kind=kind, name=name, description=description)
     seconds = time.perf_counter() - started
-    _write_package(request, learner, vec, kind=kind, name=name, description=description)
     metrics = {
         "eval_team_return": final["eval_team_return"],
         "steps_per_s": (step - start_step) / max(seconds, 1e-9),
@@ -339,6 +350,7 @@ def _write_package(
         name=name,
         version=default_version(request.steps, request.seed),
         entry=f"{PLAYER}:make_agent",
+        files=["policy.pt", "policy.json", f"{PLAYER}.py"],
         envs=[request.env_id],
         kind=kind,
         learning_type="Actor-critic",

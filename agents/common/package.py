@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from arena.manifest import MANIFEST, load_manifest
+from arena.trainer import PACKAGE_FILES, TRAINING_DIR
 
 # The player modules live beside the trainers; a package gets a copy, so it runs
 # wherever PyTorch and NumPy are installed, without the arena's own code.
@@ -31,10 +32,15 @@ def write_manifest(
     kind: str,
     learning_type: str,
     description: str,
+    files: Sequence[str],
     roles: Sequence[str] | None = None,
     requires: Sequence[str] = ("numpy>=1.24",),
 ) -> Path:
-    """Write ``out/agent.toml`` and check it with the arena's own validator."""
+    """Write ``out/agent.toml`` and check it with the arena's own validator.
+
+    ``files`` are the package's other files (player module, weights), recorded
+    with the manifest in ``training/files.json``: what ``--overwrite`` removes.
+    """
     fields: list[tuple[str, str | Sequence[str]]] = [
         ("name", name),
         ("version", version),
@@ -53,6 +59,9 @@ def write_manifest(
     path = out / MANIFEST
     path.write_text("\n".join(lines) + "\n")
     load_manifest(out)  # a trainer must never write a package the arena refuses
+    record = out / TRAINING_DIR / PACKAGE_FILES
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"files": sorted({MANIFEST, *files})}, indent=2) + "\n")
     return path
 
 

@@ -67,8 +67,7 @@ def test_out_folder_must_be_new_unless_resuming(tmp_path: Path) -> None:
     code, err = _train(*args)
     assert (code, err) == (
         1,
-        f"error: --out {out} already exists and is not empty (choose a new folder, "
-        "or pass --resume to continue its training)\n",
+        f"error: --out {out} already exists and is not empty (choose a new folder)\n",
     )
     code, err = _train(*args, "--resume")
     assert (code, err) == (1, f"error: --resume: no checkpoint at {out}/training/checkpoint.pt\n")
