@@ -302,3 +302,53 @@ def test_a_real_signal_to_arena_train(tmp_path: Path, sig: signal.Signals) -> No
     command = shlex.join(["arena", "train", *args, "--resume"])
     assert stderr == f"interrupted at step {step:,}: checkpoint saved; resume with: {command}\n"
     assert stdout == ""
+
+
+def test_time_cadence_and_an_interrupt_torn_mid_update_keep_the_last_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``checkpoint_minutes`` tiny every game end is a save by the clock; a stop
+    that tears an update keeps the checkpoint of the game before."""
+    from agents.tabular import TabularTrainer
+
+    config = tmp_path / "often.toml"
+    config.write_text(TABULAR + "checkpoint_minutes = 0.000000001\n")
+    play_game = TabularTrainer.play_game
+
+    def torn(self: TabularTrainer, total: int) -> None:
+        if self.episode == 40:
+            self.step += 3  # half a game played, then the stop
+            raise KeyboardInterrupt
+        play_game(self, total)
+
+    monkeypatch.setattr(TabularTrainer, "play_game", torn)
+    out = tmp_path / "o"
+    args = ["q-learning", "--env", "tictactoe_v3", "--steps", "6000", "--out", str(out),
+            "--config", str(config), "--no-progress"]  # fmt: skip
+    code, _, err = arena("train", *args)
+    assert code == 130
+    with np.load(out / "training" / "checkpoint.npz") as saved:
+        step, episodes = (int(x) for x in saved["counters"])
+    assert episodes == 40  # saved by the clock after the last whole game
+    assert err == (
+        f"interrupted in the middle of an update: the checkpoint of step {step:,} is kept; "
+        f"resume with: {shlex.join(['arena', 'train', *args, '--resume'])}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("algo", "env"),
+    [("q-learning", "tictactoe_v3"), ("dqn", "tictactoe_v3"), ("sac", "simple_spread_v3")],
+)
+def test_checkpoint_minutes_is_checked_like_every_key(tmp_path: Path, algo: str, env: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("checkpoint_minutes = -1\n")
+    out = tmp_path / "o"
+    code, _, err = arena(
+        "train", algo, "--env", env, "--steps", "10", "--out", str(out), "--config", str(config)
+    )
+    assert (code, err) == (
+        1,
+        f"error: {config}: key 'checkpoint_minutes': expected a number >= 0, got -1\n",
+    )
+    assert not out.exists()
