@@ -18,10 +18,10 @@ $(CORE): pyproject.toml
 	touch $(CORE)
 
 # Everything: training (the CPU build of torch, scripts/install-torch.sh), TensorBoard,
-# two-player Atari, Ray, PostgreSQL, and the test tools.
+# two-player Atari, Ray, PostgreSQL, the web service, and the test tools.
 $(STAMP): $(CORE) scripts/install-torch.sh
 	sh scripts/install-torch.sh $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres,ray,train,tensorboard]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,atari,postgres,ray,server,train,tensorboard]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,7 +33,7 @@ demo: $(CORE)
 # The quick loop. -rs prints why each skipped test skipped (PostgreSQL tests need
 # ARENA_TEST_PG_URL). The markers and what each target runs: docs/testing.md.
 test: $(STAMP)
-	$(BIN)/ruff check arena envs agents tournaments tests bench
+	$(BIN)/ruff check arena envs agents tournaments server tests bench
 	$(BIN)/mypy
 	@echo 'make test skips the slow tests (pytest counts them as "deselected": the learning runs and anything over ~20 s); make test-learning, make test-all or .ci/run runs them'
 	$(BIN)/python -m pytest -m "not slow" -q -rs
@@ -54,7 +54,7 @@ test-postgres: $(STAMP)
 		$(BIN)/python -m pytest -q -rs tests/integration/test_postgres.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check arena envs agents tournaments tests bench
+	$(BIN)/ruff check arena envs agents tournaments server tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("arena", "envs", "agents", "tournaments")
-FEATURES = ("envs", "agents", "tournaments")
+PACKAGES = ("arena", "envs", "agents", "tournaments", "server")
+FEATURES = ("envs", "agents", "tournaments", "server")
 
 
 def _module_name(path: Path) -> str:
