@@ -24,19 +24,24 @@ a match moves ratings at all, :func:`team_update` rates it through the factor gr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 import trueskill
 
 __all__ = [
+    "Contest",
     "MuSigma",
+    "PairSeat",
     "Rater",
     "Rating",
     "RatingConfig",
     "RatingSystem",
+    "asymmetric",
+    "compare_pair",
     "conservative",
+    "contest_seats",
     "fast_team_update",
     "is_rated",
     "team_update",
@@ -398,3 +403,100 @@ def fast_team_update(
     (ka, (a,)), (kb, (b,)) = sorted(members.items(), key=lambda kv: (kv[0][1], kv[0][0]))
     new_a, new_b = system.rate_1vs1_closed_form(current[a], current[b], drawn=ka[1] == kb[1])
     return {a: new_a, b: new_b}
+
+
+# ----------------------------------------------------------------- role-asymmetric envs
+
+
+def asymmetric(sides: Iterable[tuple[str, int]]) -> bool:
+    """Whether ``(role, team)`` per side or seat make a role-asymmetric game.
+
+    Two roles or more on two teams or more (simple_tag's predators and prey):
+    one match then measures the role as much as the skill, so such matches
+    are rated in duplicate pairs only (:func:`compare_pair`). One role
+    (board games) or one team (cooperative games) is not asymmetric.
+    """
+    sides = list(sides)
+    return len({role for role, _ in sides}) >= 2 and len({team for _, team in sides}) >= 2
+
+
+class PairSeat(NamedTuple):
+    """One seat of a match of a duplicate pair, as :func:`compare_pair` reads it."""
+
+    vid: int  # agent version id
+    role: str
+    team: int
+    reward: float
+    forfeit: bool
+
+
+class Contest(NamedTuple):
+    """One comparison of two agent versions in a duplicate pair.
+
+    ``role`` is the role compared, or ``""`` for the pair's overall result;
+    ``score_a`` is ``a``'s: 1 (won), 0.5 (drawn) or 0 (lost).
+    """
+
+    role: str
+    a: int
+    b: int
+    score_a: float
+
+
+def _role_players(seats: Sequence[PairSeat]) -> dict[str, tuple[int, float]]:
+    """Role -> (the version playing it, its team's score: the sum of the team's rewards)."""
+    team_score: dict[int, list[float]] = {}
+    for seat in seats:
+        team_score.setdefault(seat.team, []).append(seat.reward)
+    players: dict[str, tuple[int, float]] = {}
+    for seat in seats:
+        players.setdefault(seat.role, (seat.vid, math.fsum(team_score[seat.team])))
+    return players
+
+
+def compare_pair(first: Sequence[PairSeat], second: Sequence[PairSeat]) -> list[Contest]:
+    """The contests of a duplicate pair: two matches on one seed, like compared with like.
+
+    For each role, the version playing it in ``first`` is compared with the one
+    playing it in ``second``; the higher team score wins the role contest, equal
+    scores draw. (The sum of the team's rewards: a role's seats are the same in
+    both matches, so the sum and the mean rank alike.) Versions playing a role in
+    both matches (a background agent, or self-play) are not compared.
+
+    Forfeits: a compared version that forfeited in either match loses the
+    contest (both forfeited: drawn); a forfeit by anyone else in the pair
+    (a background agent) makes it a draw, since it spoilt both scores.
+
+    When every role is contested between the same two versions (A's predators
+    against B's prey, then B's predators against A's prey), the pair also has an
+    overall contest, role ``""``: the sum of the role points (win 1, draw 0.5)
+    decides it. Role contests come in role order of ``first``, the overall last.
+    """
+    one, two = _role_players(first), _role_players(second)
+    forfeited = {s.vid for s in (*first, *second) if s.forfeit}
+    contests: list[Contest] = []
+    for role, (a, score_a) in one.items():
+        if role not in two or two[role][0] == a:
+            continue
+        b, score_b = two[role]
+        if a in forfeited or b in forfeited:
+            points = 0.5 if {a, b} <= forfeited else 0.0 if a in forfeited else 1.0
+        elif forfeited:
+            points = 0.5  # a background agent's forfeit
+        else:
+            points = 1.0 if score_a > score_b else 0.5 if score_a == score_b else 0.0
+        contests.append(Contest(role, a, b, points))
+    versions = {frozenset((c.a, c.b)) for c in contests}
+    if contests and len(contests) == len(one) == len(two) and len(versions) == 1:
+        a, b = contests[0].a, contests[0].b
+        total = math.fsum(c.score_a if c.a == a else 1.0 - c.score_a for c in contests)
+        half = len(contests) / 2
+        contests.append(Contest("", a, b, 1.0 if total > half else 0.5 if total == half else 0.0))
+    return contests
+
+
+def contest_seats(contest: Contest) -> list[tuple[int, int, int]]:
+    """A contest as the ``(agent version, team, rank)`` seats of a 1 vs 1 match."""
+    rank_a = 1 if contest.score_a >= 0.5 else 2
+    rank_b = 1 if contest.score_a <= 0.5 else 2
+    return [(contest.a, 0, rank_a), (contest.b, 1, rank_b)]

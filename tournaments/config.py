@@ -2,6 +2,16 @@
 
 Every error is one line naming the file and the key, e.g.
 ``demo.toml: [tournament].env: unknown env 'conect_four_v3' (run 'arena envs' for the list)``.
+
+A role contest (role-asymmetric envs only) sets ``[tournament].role`` and gives
+the other roles' agents in ``[background]``, one array per role::
+
+    [tournament]
+    env = "simple_tag_v3"
+    role = "adversary"
+
+    [background]
+    agent = ["random", "tag-chaser"]
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from typing import Annotated, Any, ClassVar
 from arena.config_check import NON_NEGATIVE, POSITIVE, Check, Prose, at_least, check_table
 from arena.errors import ArenaError
 from arena.limits import Limits
+from arena.rating import asymmetric
 from arena.registry import env_specs
 from tournaments.formats import FORMATS, OPTION_KEYS, Format, make_format
 
@@ -55,6 +66,7 @@ class TournamentTable:
     description: str = ""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     games_per_pairing: Annotated[int, at_least(1)] = 2
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class TournamentFile:
     tournament: TournamentTable
     limits: LimitsTable = field(default_factory=LimitsTable)
     schedule: ScheduleTable = field(default_factory=ScheduleTable)
+    background: dict[str, list[str]] = field(default_factory=dict)
     entrants: tuple[EntrantTable, ...] = ()
 
 
@@ -117,6 +130,10 @@ class TournamentConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    #: A role contest: the role every entrant plays ("" = entrants play every role).
+    role: str = ""
+    #: A role contest's background agents, by the other roles (in the env's role order).
+    background: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def make_format(self) -> Format:
         """The configured pairing format (options validated at load time)."""
@@ -164,6 +181,7 @@ def load_tournament(path: Path) -> TournamentConfig:
         make_format(table.format, options).check(len(entrants))
     except ArenaError as exc:
         raise ArenaError(f"{path}: {exc}") from None
+    background = _role_contest(path, table, checked.background)
 
     return TournamentConfig(
         path=path,
@@ -180,4 +198,53 @@ def load_tournament(path: Path) -> TournamentConfig:
         env_kwargs=table.env_kwargs,
         raw=data,
         options=options,
+        role=table.role,
+        background=background,
     )
+
+
+def _role_contest(
+    path: Path, table: TournamentTable, background: dict[str, list[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Check ``[tournament].role`` and ``[background]`` against the env; the background pool."""
+    spec = env_specs()[table.env]
+    roles = spec.roles
+    if not table.role:
+        if background:
+            raise ArenaError(
+                f"{path}: [background]: only for a role contest (set [tournament].role)"
+            )
+        return {}
+    if not asymmetric((side.role, side.team) for side in spec.sides):
+        raise ArenaError(
+            f"{path}: [tournament].role: env '{table.env}' is not role-asymmetric "
+            "(a role contest needs two roles on two teams)"
+        )
+    if table.role not in roles:
+        raise ArenaError(
+            f"{path}: [tournament].role: env '{table.env}' has roles {', '.join(roles)}; "
+            f"got '{table.role}'"
+        )
+    others = [role for role in roles if role != table.role]
+    for role in background:
+        if role == table.role:
+            raise ArenaError(
+                f"{path}: [background].{role}: the contest's own role; background agents "
+                f"fill the other roles ({', '.join(others)})"
+            )
+        if role not in roles:
+            raise ArenaError(
+                f"{path}: [background].{role}: env '{table.env}' has roles {', '.join(roles)}"
+            )
+    for role in others:
+        agents = background.get(role)
+        if agents is None:
+            raise ArenaError(
+                f"{path}: [background].{role}: missing (a contest of role '{table.role}' "
+                f"needs background agents for role '{role}')"
+            )
+        if not agents or not all(agent.strip() for agent in agents):
+            raise ArenaError(
+                f'{path}: [background].{role}: expected a list of agents, like ["random"]'
+            )
+    return {role: tuple(background[role]) for role in others}

@@ -7,13 +7,21 @@ key)``. Run the same file again after a crash (``kill -9`` included) and the
 unfinished run resumes: formats are deterministic given the games already
 played, so they draw the same keys, and only what is missing is played. Once a
 run is finished, running the file again starts the next run with fresh seeds.
+Ctrl-C (or SIGTERM, which the CLI turns into one) marks the run ``interrupted``
+and raises :class:`RunInterrupted`; the same command resumes it.
+
+In role-asymmetric envs each format game is a duplicate pair of matches (or,
+in a role contest, one pair per background set) stored under sub-keys of the
+game's key and scored by comparing like with like: :mod:`tournaments.duplicates`.
+Symmetric and cooperative envs are played exactly as before (same keys, seeds
+and run keys).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +30,10 @@ from sqlalchemy.orm import Session
 
 from arena.errors import ArenaError
 from arena.hosts import HostPool
-from arena.rating import RatingSystem
+from arena.rating import PairSeat, RatingSystem
 from arena.registry import get_env
 from arena.result import MatchResult
-from arena.series import game_seed
+from arena.series import asymmetric, game_seed
 from arena.sources import AgentSource, resolve_agent
 from arena.specs import EnvSpec
 from arena.storage import connect, session_factory
@@ -33,8 +41,23 @@ from arena.storage import models as m
 from arena.storage.models import utcnow
 from arena.storage.recorder import Recorder
 from tournaments.config import TournamentConfig, load_tournament
+from tournaments.duplicates import Duplicates, background_code, parent_key
 from tournaments.executor import Executor, MatchTask, agent_ref
 from tournaments.formats import Entrant, Format, GameResult, GameSpec
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C (or SIGTERM) stopped a run; it is marked ``interrupted`` and resumes when rerun.
+
+    Attributes:
+        stored: matches of the run stored so far.
+        planned: matches planned so far (formats that pair by results plan as they go).
+    """
+
+    def __init__(self, stored: int, planned: int) -> None:
+        super().__init__(f"interrupted: {stored}/{planned} stored; run the same command to resume")
+        self.stored = stored
+        self.planned = planned
 
 
 @dataclass
@@ -60,6 +83,8 @@ def prepare_entrants(config: TournamentConfig, spec: EnvSpec, hosts: HostPool) -
     """
     sources: list[AgentSource] = []
     seen: dict[str, int] = {}
+    named: dict[tuple[str, str], tuple[int, str]] = {}
+    roles = (config.role,) if config.role else spec.roles
     for i, text in enumerate(config.entrants, start=1):
         where = f"{config.path}: entrants[{i}]"
         try:
@@ -71,24 +96,81 @@ def prepare_entrants(config: TournamentConfig, spec: EnvSpec, hosts: HostPool) -
                 f"{where}: agent '{source.label}' does not declare env '{spec.env_id}' "
                 f"(its envs: {', '.join(source.envs or ())})"
             )
-        for role in spec.roles:
+        for role in roles:
             if not source.can_fill(role):
+                why = (
+                    f"the contest is role '{role}' ([tournament].role)"
+                    if config.role
+                    else "tournaments swap roles between games"
+                )
                 raise ArenaError(
                     f"{where}: agent '{source.label}' cannot fill role '{role}' of "
-                    f"{spec.env_id} (its roles: {', '.join(source.roles or ())}); "
-                    "tournaments swap roles between games"
+                    f"{spec.env_id} (its roles: {', '.join(source.roles or ())}); {why}"
                 )
-        if source.info.content_hash in seen:
+        content = source.info.content_hash
+        if content in seen:
+            raise ArenaError(f"{where}: '{text}' is the same agent as entrants[{seen[content]}]")
+        seen[content] = i
+        name = (source.info.name, source.info.version)
+        if name in named:
+            j, other = named[name]
             raise ArenaError(
-                f"{where}: '{text}' is the same agent as entrants[{seen[source.info.content_hash]}]"
+                f"{where}: '{text}' is {name[0]}@{name[1]} ({content[:8]}) like entrants[{j}] "
+                f"({other[:8]}), with other content; give one of them another version"
             )
-        seen[source.info.content_hash] = i
+        named[name] = (i, content)
         try:
             hosts.load(source)  # imported where it will play: the sandbox
         except ArenaError as exc:
             raise ArenaError(f"{where}: {exc}", detail=exc.detail) from None
         sources.append(source)
     return sources
+
+
+def prepare_background(
+    config: TournamentConfig, spec: EnvSpec, hosts: HostPool
+) -> list[AgentSource]:
+    """Resolve a role contest's background agents (``[background]``), all roles in file order.
+
+    Raises:
+        ArenaError: naming the file, the role's array and the agent at fault.
+    """
+    sources: list[AgentSource] = []
+    for role, agents in config.background.items():
+        for i, text in enumerate(agents, start=1):
+            where = f"{config.path}: [background].{role}[{i}]"
+            try:
+                source = resolve_agent(text, base_dir=config.base_dir)
+            except ArenaError as exc:
+                raise ArenaError(f"{where}: {exc}", detail=exc.detail) from None
+            if not source.supports(spec.env_id):
+                raise ArenaError(
+                    f"{where}: agent '{source.label}' does not declare env '{spec.env_id}' "
+                    f"(its envs: {', '.join(source.envs or ())})"
+                )
+            if not source.can_fill(role):
+                raise ArenaError(
+                    f"{where}: agent '{source.label}' cannot fill role '{role}' of "
+                    f"{spec.env_id} (its roles: {', '.join(source.roles or ())})"
+                )
+            try:
+                hosts.load(source)
+            except ArenaError as exc:
+                raise ArenaError(f"{where}: {exc}", detail=exc.detail) from None
+            sources.append(source)
+    return sources
+
+
+def _duplicates(config: TournamentConfig, spec: EnvSpec) -> Duplicates | None:
+    """Duplicate scoring for a role-asymmetric env (None for every other env)."""
+    if not asymmetric(spec):
+        return None
+    pools: dict[str, list[int]] = {}
+    k = 0
+    for role, agents in config.background.items():
+        pools[role] = list(range(k, k + len(agents)))
+        k += len(agents)
+    return Duplicates(spec, config.role, pools)
 
 
 def check_env_fits(config: TournamentConfig, spec: EnvSpec, fmt: Format) -> None:
@@ -102,19 +184,25 @@ def check_env_fits(config: TournamentConfig, spec: EnvSpec, fmt: Format) -> None
         )
 
 
-def _run_key(config: TournamentConfig, sources: list[AgentSource]) -> str:
-    blob = json.dumps(
-        {
-            "env": config.env_id,
-            "env_kwargs": config.env_kwargs,
-            "format": config.format,
-            "options": config.options,
-            "entrants": [s.info.content_hash for s in sources],
-            "seed": config.seed,
-        },
-        sort_keys=True,
-        default=str,
-    )
+def _run_key(
+    config: TournamentConfig,
+    sources: list[AgentSource],
+    background: Sequence[AgentSource] = (),
+    duplicate: bool = False,
+) -> str:
+    what: dict[str, object] = {
+        "env": config.env_id,
+        "env_kwargs": config.env_kwargs,
+        "format": config.format,
+        "options": config.options,
+        "entrants": [s.info.content_hash for s in sources],
+        "seed": config.seed,
+    }
+    if duplicate:  # only then: other envs keep the run keys they always had
+        what["scoring"] = "duplicate"
+        what["role"] = config.role
+        what["background"] = [s.info.content_hash for s in background]
+    blob = json.dumps(what, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -160,53 +248,72 @@ def _run(
     spec = spec.for_env(env)
     fmt = config.make_format()
     check_env_fits(config, spec, fmt)
+    duplicates = _duplicates(config, spec)
     sources = prepare_entrants(config, spec, hosts)
-    executor.adopt(sources, hosts, env)
+    background = prepare_background(config, spec, hosts)
+    executor.adopt([*sources, *background], hosts, env)
 
     engine = connect(db_url)
-    run_id, run_number, resumed = _open_run(engine, path, config, sources)
+    key = _run_key(config, sources, background, duplicates is not None)
+    run_id, run_number, resumed = _open_run(engine, path, config, key)
     recorder = Recorder(engine, RatingSystem())
     refs = [agent_ref(s) for s in sources]
+    background_refs = [agent_ref(s) for s in background]
     by_hash = {s.info.content_hash: i for i, s in enumerate(sources)}
     played = forfeits = 0
     already = len(_stored_keys(engine, run_id))
     done = already
-    while True:
-        history = _history(engine, run_id, by_hash)
-        batch = fmt.next_games(_entrants(engine, config, sources), history)
-        if batch is None:
-            break
-        stored = _plan(engine, run_id, batch, config, run_number)
-        planned = _count_planned(engine, run_id)
-        tasks = [
-            MatchTask(
-                key=game.key,
-                env_id=config.env_id,
-                agents=tuple(refs[i] for i in game.entrants),
-                seed=game_seed(config.seed, run_number, *game.seed_keys),
-                limits=config.limits,
-                env_kwargs=config.env_kwargs,
-            )
-            for game in batch
-            if game.key not in stored
-        ]
-        if not tasks:
-            raise ArenaError(f"{path}: format '{config.format}' drew no new game (a bug)")
-        for task, result in executor.run(tasks):
-            match_id = recorder.record(
-                result, run_id=run_id, game_key=task.key, env_kwargs=task.env_kwargs
-            )
-            if match_id is not None:
-                played += 1
-                forfeits += len(result.forfeits)
-            done += 1
-            if on_match is not None:
-                on_match(result, done, planned)
+    try:
+        while True:
+            if duplicates is None:
+                history = _history(engine, run_id, by_hash)
+            else:
+                history = _duplicate_history(engine, run_id, duplicates)
+            batch = fmt.next_games(_entrants(engine, config, sources), history)
+            if batch is None:
+                break
+            matches = _matches(batch, config, run_number, duplicates)
+            stored = _plan(engine, run_id, matches)
+            planned = _count_planned(engine, run_id)
+            tasks = [
+                MatchTask(
+                    key=match.key,
+                    env_id=config.env_id,
+                    agents=tuple(
+                        refs[a] if a >= 0 else background_refs[background_code(a)]
+                        for a in match.agents
+                    ),
+                    seed=match.seed,
+                    limits=config.limits,
+                    env_kwargs=config.env_kwargs,
+                )
+                for match in matches
+                if match.key not in stored
+            ]
+            if not tasks:
+                raise ArenaError(f"{path}: format '{config.format}' drew no new game (a bug)")
+            pair_keys = {match.key: match.pair_key for match in matches}
+            for task, result in executor.run(tasks):
+                match_id = recorder.record(
+                    result,
+                    run_id=run_id,
+                    game_key=task.key,
+                    env_kwargs=task.env_kwargs,
+                    pair_key=pair_keys[task.key],
+                )
+                if match_id is not None:
+                    played += 1
+                    forfeits += len(result.forfeits)
+                done += 1
+                if on_match is not None:
+                    on_match(result, done, planned)
+    except KeyboardInterrupt:
+        stored_now, planned_now = len(_stored_keys(engine, run_id)), _count_planned(engine, run_id)
+        _set_status(engine, run_id, "interrupted", planned_now)
+        engine.dispose()
+        raise RunInterrupted(stored_now, planned_now) from None
 
-    with session_factory(engine).begin() as session:
-        run = session.get_one(m.Run, run_id)
-        run.status, run.finished_at = "finished", utcnow()
-        run.planned = _count_planned(engine, run_id)
+    _set_status(engine, run_id, "finished", _count_planned(engine, run_id))
     engine.dispose()
     return TournamentOutcome(
         name=config.name,
@@ -220,11 +327,52 @@ def _run(
     )
 
 
+def _set_status(engine: Engine, run_id: int, status: str, planned: int) -> None:
+    with session_factory(engine).begin() as session:
+        run = session.get_one(m.Run, run_id)
+        run.status, run.planned = status, planned
+        if status == "finished":
+            run.finished_at = utcnow()
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One match to play: its key, agent codes in side order, seed and pair."""
+
+    key: str
+    round: int
+    agents: tuple[int, ...]
+    seed: int
+    pair_key: str | None
+
+
+def _matches(
+    batch: list[GameSpec], config: TournamentConfig, run_number: int, duplicates: Duplicates | None
+) -> list[_Planned]:
+    """The batch's matches: one per game, or each game's duplicate matches."""
+    if duplicates is None:
+        return [
+            _Planned(
+                game.key,
+                game.round,
+                game.entrants,
+                game_seed(config.seed, run_number, *game.seed_keys),
+                None,
+            )
+            for game in batch
+        ]
+    out = []
+    for game in batch:
+        seed = duplicates.seed(config.seed, run_number, game)
+        for sub in duplicates.expand(game):
+            out.append(_Planned(sub.key, game.round, sub.agents, seed, sub.pair_key))
+    return out
+
+
 def _open_run(
-    engine: Engine, path: Path, config: TournamentConfig, sources: list[AgentSource]
+    engine: Engine, path: Path, config: TournamentConfig, key: str
 ) -> tuple[int, int, bool]:
     """Resume the tournament's unfinished run with the same key, or start the next one."""
-    key = _run_key(config, sources)
     with session_factory(engine).begin() as session:
         tournament = upsert_tournament(session, path, config)
         last = session.scalar(
@@ -233,8 +381,9 @@ def _open_run(
             .order_by(m.Run.number.desc())
             .limit(1)
         )
-        if last is not None and last.status == "running":
+        if last is not None and last.status in ("running", "interrupted"):
             if last.plan_hash == key:
+                last.status = "running"
                 return last.id, last.number, True
             # The file or an entrant changed under an unfinished run: its stored
             # matches stay, the new plan starts as a new run.
@@ -284,10 +433,8 @@ def _count_planned(engine: Engine, run_id: int) -> int:
         return len(rows.all())
 
 
-def _plan(
-    engine: Engine, run_id: int, batch: list[GameSpec], config: TournamentConfig, run_number: int
-) -> set[str]:
-    """Store the batch's games that are not planned yet; return the keys already played."""
+def _plan(engine: Engine, run_id: int, matches: list[_Planned]) -> set[str]:
+    """Store the batch's matches that are not planned yet; return the keys already played."""
     with session_factory(engine).begin() as session:
         known = set(
             session.scalars(select(m.PlannedGame.game_key).where(m.PlannedGame.run_id == run_id))
@@ -295,13 +442,13 @@ def _plan(
         session.add_all(
             m.PlannedGame(
                 run_id=run_id,
-                game_key=game.key,
-                round=game.round,
-                entrants=list(game.entrants),
-                seed=game_seed(config.seed, run_number, *game.seed_keys),
+                game_key=match.key,
+                round=match.round,
+                entrants=list(match.agents),
+                seed=match.seed,
             )
-            for game in batch
-            if game.key not in known
+            for match in matches
+            if match.key not in known
         )
     return _stored_keys(engine, run_id)
 
@@ -328,15 +475,50 @@ def _history(engine: Engine, run_id: int, by_hash: dict[str, int]) -> list[GameR
     return history
 
 
+def _duplicate_history(engine: Engine, run_id: int, duplicates: Duplicates) -> list[GameResult]:
+    """The run's complete format games, each scored from its stored duplicate matches."""
+    p = m.Participant
+    query = (
+        select(m.Match.game_key, p.slot, p.role, p.team, p.reward, p.forfeit_reason)
+        .join(p, p.match_id == m.Match.id)
+        .where(m.Match.run_id == run_id)
+        .order_by(m.Match.id, p.id)
+    )
+    planned = select(m.PlannedGame.game_key, m.PlannedGame.entrants).where(
+        m.PlannedGame.run_id == run_id
+    )
+    with engine.connect() as conn:
+        agents = {str(key): tuple(codes) for key, codes in conn.execute(planned)}
+        seats: dict[str, list[PairSeat]] = {}
+        for key, slot, role, team, reward, forfeit in conn.execute(query):
+            codes = agents[str(key)]
+            seats.setdefault(str(key), []).append(
+                PairSeat(codes[slot], role, team, reward, forfeit is not None)
+            )
+    games: dict[str, dict[str, tuple[tuple[int, ...], list[PairSeat]]]] = {}
+    for key, match_seats in seats.items():
+        suffix = key[len(parent_key(key)) + 1 :]
+        games.setdefault(parent_key(key), {})[suffix] = (agents[key], match_seats)
+    history = []
+    for key, matches in games.items():
+        result = duplicates.result(key, matches)
+        if result is not None:
+            history.append(result)
+    return history
+
+
 def _entrants(
     engine: Engine, config: TournamentConfig, sources: list[AgentSource]
 ) -> list[Entrant]:
-    """Entrants with their current ratings on the env (for seeding and matchmaking)."""
+    """Entrants with their current ratings on the env (for seeding and matchmaking).
+
+    The overall rating, or in a role contest the contest role's.
+    """
     start = RatingSystem().initial()
     query = (
         select(m.AgentVersion.content_hash, m.Rating.mu, m.Rating.sigma)
         .join(m.Rating, m.Rating.agent_version_id == m.AgentVersion.id)
-        .where(m.Rating.env_id == config.env_id)
+        .where(m.Rating.env_id == config.env_id, m.Rating.role == config.role)
     )
     with engine.connect() as conn:
         ratings = {h: (mu, sigma) for h, mu, sigma in conn.execute(query)}

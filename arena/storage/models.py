@@ -79,7 +79,8 @@ class Run(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"))
     number: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished
+    # running | interrupted (Ctrl-C; resumes) | finished | abandoned
+    status: Mapped[str] = mapped_column(String(16), default="running")
     plan_hash: Mapped[str] = mapped_column(String(64))
     planned: Mapped[int]
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -98,7 +99,14 @@ class Match(Base):
     seed: Mapped[int]
     steps: Mapped[int]
     duration_s: Mapped[float]
+    # Whether the match moved ratings. A match of a role-asymmetric env is rated
+    # only with its duplicate pair (:func:`arena.rating.compare_pair`): both rows
+    # turn rated when the second is stored, and an unpaired one stays unrated.
     rated: Mapped[bool] = mapped_column(default=True)
+    # The id of the first match of its duplicate pair, on both matches of the
+    # pair; NULL outside pairs. No foreign key: migration 0004 adds the column
+    # to a large table without rewriting it.
+    duplicate_id: Mapped[int | None] = mapped_column(index=True)
     actions: Mapped[list[Any]] = mapped_column(JSON)
     # What the env was built with (a tournament's env_kwargs); the server default
     # lets the column be added to a large table without rewriting it.
@@ -134,13 +142,21 @@ class Participant(Base):
 
 
 class Rating(Base):
-    """The current TrueSkill rating of one agent version on one env."""
+    """The current TrueSkill rating of one agent version on one env, in one role.
+
+    ``role`` is ``""`` for the overall rating, the only one symmetric and
+    cooperative envs have; role-asymmetric envs also rate each role from its
+    role contests (``adversary``, ``agent`` in simple_tag).
+    """
 
     __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("agent_version_id", "env_id"),)
+    __table_args__ = (
+        UniqueConstraint("agent_version_id", "env_id", "role", name="uq_ratings_version_env_role"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     agent_version_id: Mapped[int] = mapped_column(ForeignKey("agent_versions.id"))
     env_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(64), default="", server_default=text("''"))
     mu: Mapped[float]
     sigma: Mapped[float]
     games: Mapped[int] = mapped_column(default=0)
@@ -153,7 +169,11 @@ class Rating(Base):
 
 
 class RatingHistory(Base):
-    """A rating after each rated match, for history plots."""
+    """A rating after each rated match, for history plots.
+
+    Its role is its rating's; a duplicate pair's updates point at the pair's
+    second match, the one whose recording rated the pair.
+    """
 
     __tablename__ = "rating_history"
     __table_args__ = (Index("ix_rating_history_rating", "rating_id", "match_id"),)
@@ -177,7 +197,8 @@ class PlannedGame(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     game_key: Mapped[str] = mapped_column(String(128))
     round: Mapped[int]
-    entrants: Mapped[list[int]] = mapped_column(JSON)  # entrant indices in side order
+    # Entrant indices in side order; background agent k of a role contest is -1 - k.
+    entrants: Mapped[list[int]] = mapped_column(JSON)
     seed: Mapped[int]
 
 

@@ -13,6 +13,18 @@ levels) is dropped and the match is stored without it, with a note under the
 ``"(arena)"`` key of its outputs. If the database still refuses a match's
 content, it is stored once more with only its result (outcomes, ranks, ratings)
 and the note; so one match's content never stops a tournament.
+
+Role-asymmetric envs (two roles or more on two teams or more, as simple_tag)
+are rated in duplicate pairs, never match by match: one match measures the
+role as much as the agent. A match is stored unrated; when the other match of
+its pair is stored, the pair is compared (:func:`arena.rating.compare_pair`)
+and rated in the same transaction: the overall rating (role ``""``) from the
+pair's overall result and each role's rating from its role contest, and both
+matches turn ``rated`` and get the pair's ``duplicate_id``. A tournament names
+the partner by its game key (``pair_key``); outside a run, a match pairs with
+the previous one this recorder stored when it mirrors it (same env, seed and
+env kwargs, the two versions' roles swapped), which is what ``arena match``
+plays. A match that never gets its pair stays stored and unrated.
 """
 
 from __future__ import annotations
@@ -27,7 +39,18 @@ from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, upd
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from arena.rating import MuSigma, Rater, RatingSystem, is_rated, team_update
+from arena.rating import (
+    Contest,
+    MuSigma,
+    PairSeat,
+    Rater,
+    RatingSystem,
+    asymmetric,
+    compare_pair,
+    contest_seats,
+    is_rated,
+    team_update,
+)
 from arena.result import AgentInfo, MatchResult
 from arena.storage import models as m
 from arena.storage.db import session_factory
@@ -163,6 +186,7 @@ _SELECT_RATINGS = (
     .where(
         _RATING.c.agent_version_id.in_(bindparam("vids", expanding=True)),
         _RATING.c.env_id == bindparam("env"),
+        _RATING.c.role == bindparam("role"),
     )
     .with_for_update()
 )
@@ -183,6 +207,24 @@ _UPDATE_RATING = (
 _MATCH_EXISTS = select(m.Match.id).where(
     m.Match.run_id == bindparam("run"), m.Match.game_key == bindparam("key")
 )
+_PAIR_SEATS = (
+    select(
+        m.Participant.match_id,
+        m.Participant.agent_version_id,
+        m.Participant.role,
+        m.Participant.team,
+        m.Participant.reward,
+        m.Participant.forfeit_reason,
+    )
+    .where(m.Participant.match_id.in_(bindparam("ids", expanding=True)))
+    .order_by(m.Participant.match_id, m.Participant.id)
+)
+_MARK_PAIR = (
+    update(m.Match)
+    .where(m.Match.id.in_(bindparam("ids", expanding=True)))
+    .values(duplicate_id=bindparam("first"), rated=bindparam("is_rated"))
+)
+_BLANK_COUNTS = {"games": 0, "wins": 0, "draws": 0, "losses": 0, "forfeits": 0}
 
 
 def _finite(x: float) -> float:
@@ -204,11 +246,39 @@ def _ascii(text: str, bare: str | None, length: int | None) -> str:
 
 
 class _Where(NamedTuple):
-    """What places a match: its run and game key, and the env it was played on."""
+    """What places a match: its run and game key, the env it was played on, its pair."""
 
     run_id: int | None
     game_key: str | None
     env_kwargs: Mapping[str, Any]
+    pair_key: str | None = None
+
+
+class _Mirror(NamedTuple):
+    """What an unpaired asymmetric match outside a run must share with its pair."""
+
+    env_id: str
+    seed: int
+    env_kwargs: str
+    players: dict[str, int]  # role -> agent version
+
+
+def _mirror(result: MatchResult, version_ids: list[int], where: _Where) -> _Mirror:
+    players: dict[str, int] = {}
+    for seat in result.seats:
+        players.setdefault(seat.role, version_ids[seat.side])
+    return _Mirror(result.env_id, result.seed, repr(sorted(where.env_kwargs.items())), players)
+
+
+def _mirrors(a: _Mirror, b: _Mirror) -> bool:
+    """The same game with the same two versions, each role played by the other one."""
+    return (
+        a[:3] == b[:3]
+        and a.players.keys() == b.players.keys()
+        and set(a.players.values()) == set(b.players.values())
+        and len(set(a.players.values())) == 2
+        and all(a.players[role] != b.players[role] for role in a.players)
+    )
 
 
 class Recorder:
@@ -229,6 +299,8 @@ class Recorder:
         self._conn: Connection | None = None
         self._pending = 0
         self._batch_deadline = 0.0
+        # The last asymmetric match stored outside a run, waiting for its mirror.
+        self._open_pair: tuple[int, _Mirror] | None = None
 
     def _version_ids_for(self, infos: Sequence[AgentInfo]) -> list[int]:
         missing = [i for i in infos if i.content_hash not in self._version_ids]
@@ -247,17 +319,22 @@ class Recorder:
         run_id: int | None = None,
         game_key: str | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
+        pair_key: str | None = None,
     ) -> int | None:
         """Store one match with its rating update; return the match id.
 
         ``env_kwargs``: what the match's env was built with (default none), stored
         on the match as plain JSON so a replay rebuilds the same env.
 
+        ``pair_key``: in a run, the game key of the other match of this match's
+        duplicate pair (role-asymmetric envs); once both are stored, the pair
+        is rated (see the module docstring).
+
         A match whose ``(run_id, game_key)`` is already stored is not stored twice:
         the call returns None and changes nothing (a resumed run replaying a game).
         Inside :meth:`batch`, the match commits with the rest of its batch.
         """
-        where = _Where(run_id, game_key, env_kwargs or {})
+        where = _Where(run_id, game_key, env_kwargs or {}, pair_key)
         if self._batch is not None and any(
             info.content_hash not in self._version_ids for info in result.agents
         ):
@@ -272,9 +349,14 @@ class Recorder:
             if self._pending >= self._batch[0] or time.monotonic() >= self._batch_deadline:
                 self.flush()
             return match_id
+        open_pair = self._open_pair
         try:
-            with self._engine.begin() as conn:
-                return self._record_new(conn, result, version_ids, where)
+            try:
+                with self._engine.begin() as conn:
+                    return self._record_new(conn, result, version_ids, where)
+            except BaseException:
+                self._open_pair = open_pair  # a rolled-back match is nobody's pair
+                raise
         except IntegrityError:
             # Another writer stored the same game first; the unique key kept it single.
             if run_id is None:
@@ -303,7 +385,62 @@ class Recorder:
             _MATCH_EXISTS, {"run": where.run_id, "key": where.game_key}
         ):
             return None
-        return self._record(conn, result, version_ids, where, bare)
+        match_id = self._record(conn, result, version_ids, where, bare)
+        if asymmetric((s.role, s.team) for s in result.seats):
+            self._pair(conn, result, match_id, version_ids, where)
+        return match_id
+
+    def _pair(
+        self,
+        conn: Connection,
+        result: MatchResult,
+        match_id: int,
+        version_ids: list[int],
+        where: _Where,
+    ) -> None:
+        """Rate the match's duplicate pair if the other match is stored (else wait for it)."""
+        partner: int | None = None
+        if where.run_id is not None:
+            if where.pair_key is not None:
+                partner = conn.scalar(_MATCH_EXISTS, {"run": where.run_id, "key": where.pair_key})
+        else:
+            mirror = _mirror(result, version_ids, where)
+            if self._open_pair is not None and _mirrors(self._open_pair[1], mirror):
+                partner, self._open_pair = self._open_pair[0], None
+            else:
+                self._open_pair = (match_id, mirror)
+        if partner is not None:
+            self._rate_pair(conn, result.env_id, min(partner, match_id), max(partner, match_id))
+
+    def _rate_pair(self, conn: Connection, env: str, first: int, second: int) -> None:
+        """Compare the pair's matches, mark them, and apply each contest to its role's ratings."""
+        seats: dict[int, list[PairSeat]] = {first: [], second: []}
+        for match_id, vid, role, team, reward, forfeit in conn.execute(
+            _PAIR_SEATS, {"ids": [first, second]}
+        ):
+            seats[match_id].append(PairSeat(vid, role, team, reward, forfeit is not None))
+        contests = compare_pair(seats[first], seats[second])
+        conn.execute(
+            _MARK_PAIR, {"ids": [first, second], "first": first, "is_rated": bool(contests)}
+        )
+        forfeited = {s.vid for s in (*seats[first], *seats[second]) if s.forfeit}
+        for contest in contests:
+            self._rate_contest(conn, env, contest, forfeited, second)
+
+    def _rate_contest(
+        self, conn: Connection, env: str, contest: Contest, forfeited: set[int], match_id: int
+    ) -> None:
+        """One contest as a 1 vs 1 game in its role's ratings (overall for role "")."""
+        vids = [contest.a, contest.b]
+        rows = self._rating_rows(conn, vids, env, contest.role)
+        current = {vid: MuSigma(rows[vid].mu, rows[vid].sigma) for vid in vids}
+        updated = team_update(self._rater, contest_seats(contest), current)
+        outcome = {1.0: "win", 0.5: "draw", 0.0: "loss"}
+        counts = {
+            contest.a: {outcome[contest.score_a]: 1},
+            contest.b: {outcome[1.0 - contest.score_a]: 1},
+        }
+        self._write_ratings(conn, rows, updated, counts, forfeited, match_id)
 
     @contextlib.contextmanager
     def batch(self, *, max_matches: int = 100, max_seconds: float = 0.5) -> Iterator[None]:
@@ -349,7 +486,10 @@ class Recorder:
         bare: str | None = None,
     ) -> int:
         """Insert the rows; with ``bare`` (a note), the result alone and the note."""
-        rated = is_rated([(version_ids[s.side], s.team) for s in result.seats])
+        # A role-asymmetric match is rated with its pair (_pair), never alone.
+        rated = is_rated([(version_ids[s.side], s.team) for s in result.seats]) and not asymmetric(
+            (s.role, s.team) for s in result.seats
+        )
         notes: list[str] = []
         env_kwargs: dict[str, Any] = {}
         if bare is not None:
@@ -423,33 +563,7 @@ class Recorder:
         outcomes: list[str],
     ) -> None:
         vids = list(dict.fromkeys(version_ids))
-        env = result.env_id
-        rows = {
-            r.agent_version_id: r for r in conn.execute(_SELECT_RATINGS, {"vids": vids, "env": env})
-        }
-        fresh = [vid for vid in vids if vid not in rows]
-        if fresh:
-            start, now = self._rater.initial(), utcnow()
-            blank = {"games": 0, "wins": 0, "draws": 0, "losses": 0, "forfeits": 0}
-            conn.execute(
-                _INSERT_RATING,
-                [
-                    {
-                        "agent_version_id": vid,
-                        "env_id": env,
-                        "mu": start.mu,
-                        "sigma": start.sigma,
-                        "updated_at": now,
-                        **blank,
-                    }
-                    for vid in fresh
-                ],
-            )
-            rows.update(
-                (r.agent_version_id, r)
-                for r in conn.execute(_SELECT_RATINGS, {"vids": fresh, "env": env})
-            )
-
+        rows = self._rating_rows(conn, vids, result.env_id, "")
         seats = [(version_ids[s.side], s.team, s.rank) for s in result.seats]
         current = {vid: MuSigma(rows[vid].mu, rows[vid].sigma) for vid in vids}
         updated = team_update(self._rater, seats, current)
@@ -458,6 +572,48 @@ class Recorder:
         for slot, vid in enumerate(version_ids):
             counts[vid][outcomes[slot]] += 1
         forfeited = {version_ids[s.side] for s in result.seats if s.forfeit}
+        self._write_ratings(conn, rows, updated, counts, forfeited, match_id)
+
+    def _rating_rows(
+        self, conn: Connection, vids: list[int], env: str, role: str
+    ) -> dict[int, Any]:
+        """The rating rows of ``vids`` in ``env`` and ``role``, created at the initial rating."""
+        where = {"vids": vids, "env": env, "role": role}
+        rows = {r.agent_version_id: r for r in conn.execute(_SELECT_RATINGS, where)}
+        fresh = [vid for vid in vids if vid not in rows]
+        if fresh:
+            start, now = self._rater.initial(), utcnow()
+            conn.execute(
+                _INSERT_RATING,
+                [
+                    {
+                        "agent_version_id": vid,
+                        "env_id": env,
+                        "role": role,
+                        "mu": start.mu,
+                        "sigma": start.sigma,
+                        "updated_at": now,
+                        **_BLANK_COUNTS,
+                    }
+                    for vid in fresh
+                ],
+            )
+            rows.update(
+                (r.agent_version_id, r)
+                for r in conn.execute(_SELECT_RATINGS, {**where, "vids": fresh})
+            )
+        return rows
+
+    def _write_ratings(
+        self,
+        conn: Connection,
+        rows: dict[int, Any],
+        updated: dict[int, MuSigma],
+        counts: dict[int, dict[str, int]],
+        forfeited: set[int],
+        match_id: int,
+    ) -> None:
+        """Store the new ratings, their game counts and their history point."""
         now = utcnow()
         conn.execute(
             _UPDATE_RATING,
@@ -467,13 +623,13 @@ class Recorder:
                     "new_mu": updated[vid].mu,
                     "new_sigma": updated[vid].sigma,
                     "new_games": rows[vid].games + sum(counts[vid].values()),
-                    "new_wins": rows[vid].wins + counts[vid]["win"],
-                    "new_draws": rows[vid].draws + counts[vid]["draw"],
-                    "new_losses": rows[vid].losses + counts[vid]["loss"],
+                    "new_wins": rows[vid].wins + counts[vid].get("win", 0),
+                    "new_draws": rows[vid].draws + counts[vid].get("draw", 0),
+                    "new_losses": rows[vid].losses + counts[vid].get("loss", 0),
                     "new_forfeits": rows[vid].forfeits + (vid in forfeited),
                     "now": now,
                 }
-                for vid in vids
+                for vid in counts
             ],
         )
         history = [
@@ -483,6 +639,6 @@ class Recorder:
                 "mu": updated[vid].mu,
                 "sigma": updated[vid].sigma,
             }
-            for vid in vids
+            for vid in counts
         ]
         conn.execute(_INSERT_HISTORY, history)

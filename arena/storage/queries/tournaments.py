@@ -27,6 +27,14 @@ def find_tournament(bind: Bind, name: str) -> TournamentRef | None:
     return None if row is None else TournamentRef(*row)
 
 
+def tournament_config(bind: Bind, tournament_id: int) -> dict[str, Any] | None:
+    """The stored tournament file of tournament ``tournament_id`` (its shape is tournaments/')."""
+    query = select(m.Tournament.config).where(m.Tournament.id == tournament_id)
+    with connected(bind) as conn:
+        config = conn.execute(query).scalar()
+    return config if isinstance(config, dict) else None
+
+
 class TournamentRow(NamedTuple):
     id: int
     name: str
@@ -46,7 +54,7 @@ def tournament_rows(bind: Bind) -> list[TournamentRow]:
 class RunRow(NamedTuple):
     tournament_id: int
     number: int
-    status: str  # running | finished | abandoned
+    status: str  # running | interrupted | finished | abandoned
     planned: int  # the run's planned count as last stored
     played: int  # matches stored under the run
     started_at: datetime
