@@ -40,7 +40,11 @@ def _trainer(name: str, module: str, kind: str, learning_type: str, text: str) -
     def supports(spec: EnvSpec) -> str | None:
         try:
             mod: Any = importlib.import_module(module)
-        except ImportError as exc:  # e.g. torch missing
+        except ModuleNotFoundError as exc:
+            if exc.name == "torch":
+                raise  # `arena train` names the fix (arena.training.NO_TORCH)
+            return f"its module {module} cannot be imported ({exc})"
+        except ImportError as exc:
             return f"its module {module} cannot be imported ({exc})"
         reason: str | None = mod.supports(name, spec)
         return reason

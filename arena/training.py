@@ -39,6 +39,10 @@ else:  # pragma: no cover - exercised on 3.10 only
 DEVICES = ("auto", "cpu", "cuda")
 # Neural trainers save torch checkpoints; the tabular ones NumPy archives.
 CHECKPOINTS = ("checkpoint.pt", "checkpoint.npz")
+NO_TORCH = ArenaError(
+    "training needs PyTorch (the CPU build), which make demo does not install: "
+    "run make install, or see docs/install.md"
+)
 
 
 def resolve_device(device: str) -> str:
@@ -50,9 +54,9 @@ def resolve_device(device: str) -> str:
     try:
         import torch
     except ImportError:
-        raise ArenaError(
-            "training needs PyTorch: pip install 'torch==2.13.0' (CPU) or see pytorch.org"
-        ) from None
+        if device == "auto":
+            return "cpu"  # the tabular trainers need no torch; the others say so
+        raise NO_TORCH from None
     if torch.cuda.is_available():
         return "cuda" if device == "auto" else device
     if device == "auto":
@@ -119,7 +123,12 @@ def train(
     trainer = known[algo]
     spec = get_env(env_id)
     spec.require()
-    why = trainer.supports(spec)
+    try:
+        why = trainer.supports(spec)
+    except ModuleNotFoundError as exc:
+        if exc.name == "torch":
+            raise NO_TORCH from None
+        raise
     if why is not None:
         raise ArenaError(f"{algo} cannot train on {env_id}: {why}")
     if steps <= 0:
@@ -141,7 +150,12 @@ def train(
         progress=progress,
         tensorboard=tensorboard,
     )
-    return trainer.run(request)
+    try:
+        return trainer.run(request)
+    except ModuleNotFoundError as exc:
+        if exc.name == "torch":
+            raise NO_TORCH from None
+        raise
 
 
 def is_run_folder(out: Path) -> bool:
