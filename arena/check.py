@@ -1,15 +1,20 @@
 """``arena agent check``: validate a package and play a smoke match on each env.
 
 Like Kaggle's validation episode: a package that cannot finish a short match
-against ``random`` is reported with its own traceback before it enters anything.
+against ``random`` is reported with its own traceback, and the last lines it
+printed, before it enters anything. It takes a package folder or an archive of
+one (what ``arena agent submit`` takes), unpacked by :mod:`arena.archives`.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arena.archives import is_archive, unpack_archive
 from arena.errors import ArenaError
 from arena.hosts import HostPool
 from arena.registry import builtin_agents, get_env
@@ -17,6 +22,27 @@ from arena.runner import Limits, play_match
 from arena.sources import AgentSource, builtin_source, package_source
 
 SMOKE_STEPS = 2_000  # a smoke match need not finish a long Atari episode
+OUTPUT_LINES = 20  # lines of what the agent printed shown when its smoke match fails
+
+
+class SmokeFailure(ArenaError):
+    """A smoke match the package forfeited; ``output`` is what it printed in it."""
+
+    def __init__(self, message: str, *, detail: str | None, agent: str, output: str) -> None:
+        super().__init__(message, detail=detail)
+        self.agent, self.output = agent, output
+
+    def output_tail(self, lines: int = OUTPUT_LINES) -> list[str]:
+        """The last ``lines`` lines the agent printed, under a header; none if it printed none."""
+        printed = self.output.rstrip("\n").split("\n") if self.output.strip() else []
+        if not printed:
+            return []
+        shown = printed[-lines:]
+        what = (
+            f"{len(printed)}" if len(shown) == len(printed) else f"last {lines} of {len(printed)}"
+        )
+        header = f"agent '{self.agent}' printed in the smoke match ({what} lines):"
+        return [header, *(f"  | {line}" for line in shown)]
 
 
 @dataclass
@@ -44,18 +70,49 @@ class CheckReport:
 def check_package(path: Path, *, env_id: str | None = None, seed: int = 0) -> CheckReport:
     """Validate the manifest, the requirements and the import, then play smoke matches.
 
-    For every declared env (or just ``env_id``) and every side whose role the
-    package can fill, it plays one match against ``random`` in the other sides.
+    ``path`` is a package folder or an archive of one (``.zip``, ``.tar.gz``,
+    ``.tgz``), unpacked as ``arena agent submit`` unpacks it; every error then
+    names the archive. For every declared env (or just ``env_id``) and every
+    side whose role the package can fill, it plays one match against ``random``
+    in the other sides.
 
     Raises:
-        ArenaError: the first failure, with the agent's traceback in ``detail``.
+        ArenaError: the first failure, with the agent's traceback in ``detail``;
+            a forfeited smoke match is a :class:`SmokeFailure`, with what the
+            agent printed in it.
     """
+    if path.is_file() and is_archive(path):
+        folder = unpack_archive(path)  # its refusals name the archive and the member
+        with _named_after(path, folder):
+            return _check_folder(folder, env_id, seed)
     if not path.is_dir():
-        raise ArenaError(f"{path}: not a package folder")
+        raise ArenaError(f"{path}: not a package folder or a .zip / .tar.gz / .tgz archive")
+    return _check_folder(path, env_id, seed)
+
+
+def _check_folder(path: Path, env_id: str | None, seed: int) -> CheckReport:
     source = package_source(path)
     with HostPool(Limits()) as hosts:
         hosts.load(source)  # imported inside the sandbox, like every match
         return _smoke(source, env_id, seed, hosts)
+
+
+@contextlib.contextmanager
+def _named_after(archive: Path, folder: Path) -> Iterator[None]:
+    """Errors name ``archive`` (``x.zip/agent.toml``), never the folder it was unpacked to."""
+
+    def named(text: str) -> str:
+        for unpacked in dict.fromkeys([str(folder.resolve()), str(folder)]):
+            text = text.replace(unpacked, str(archive))
+        return text
+
+    try:
+        yield
+    except ArenaError as exc:
+        message = named(str(exc))
+        exc.args = (message if message.startswith(str(archive)) else f"{archive}: {message}",)
+        exc.detail = named(exc.detail) if exc.detail else exc.detail
+        raise
 
 
 def _smoke(source: AgentSource, env_id: str | None, seed: int, hosts: HostPool) -> CheckReport:
@@ -86,10 +143,12 @@ def _smoke(source: AgentSource, env_id: str | None, seed: int, hosts: HostPool) 
                 if seat.forfeit and seat.side == side_index:
                     first_line = (seat.error or "").strip().splitlines()
                     summary = first_line[-1] if first_line else seat.forfeit
-                    raise ArenaError(
+                    raise SmokeFailure(
                         f"agent '{source.label}' failed its smoke match on {env} as {side.role} "
                         f"(seat {seat.seat}): {seat.forfeit}: {summary}",
                         detail=seat.error,
+                        agent=source.label,
+                        output=result.outputs.get(result.labels[side_index], ""),
                     )
             report.smoke.append(
                 {

@@ -83,20 +83,56 @@ def match_command(
     record: Annotated[bool, typer.Option(help="Store the matches and update ratings.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Play agents against each other and record the matches."""
+    """Play agents against each other and record the matches.
+
+    Ctrl-C stops the series: the games played to the end are stored and summed
+    up, and the same command resumes it, playing only the missing games with
+    the seeds they would have had (exit code 130 until then).
+    """
     from arena.limits import Limits
-    from arena.play import play_and_record
+    from arena.play import SeriesInterrupted, play_and_record
 
     limits = Limits(move_timeout_s=move_timeout, memory_mb=memory_mb)
-    report = call(
-        lambda: play_and_record(
-            env, agents, games=games, seed=seed, limits=limits, db_url=State.db, record=record
+    try:
+        report = call(
+            lambda: play_and_record(
+                env,
+                agents,
+                games=games,
+                seed=seed,
+                limits=limits,
+                db_url=State.db,
+                record=record,
+                resumable=True,
+            )
         )
-    )
+    except SeriesInterrupted as stop:
+        _print_series(stop.report, as_json, done=stop.done)
+        sys.stdout.flush()
+        write(stop.message, stream=sys.stderr)
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # before the first game: nothing was played
+        write("interrupted before a game was played; run the same command", stream=sys.stderr)
+        raise typer.Exit(130) from None
+    _print_series(report, as_json)
+    if record and not as_json:
+        resumed = getattr(report, "resumed", 0)
+        earlier = f", {resumed} of them by an earlier, interrupted call" if resumed else ""
+        out.print(f"stored {len(report.match_ids)} match(es){earlier}")
+
+
+def _print_series(report: Any, as_json: bool, *, done: int | None = None) -> None:
+    """The summary of a series; ``done``: games kept by an interrupted one."""
     if as_json:
-        print_json(report.to_dict())
+        data = report.to_dict()
+        if done is not None:
+            data.update(interrupted=True, done=done)
+        print_json(data)
         return
-    table = Table(title=cell(f"{env}: {games} game(s), seed {seed}"))
+    if not report.summary:
+        return
+    played = report.games if done is None else f"{done} of {report.games}"
+    table = Table(title=cell(f"{report.env_id}: {played} game(s), seed {report.seed}"))
     for col in ("agent", "wins", "draws", "losses", "forfeits", "mean return"):
         table.add_column(col, justify="left" if col == "agent" else "right")
     for label, row in report.summary.items():
@@ -110,20 +146,32 @@ def match_command(
             f"{row['mean_return']:.3f}",
         )
     out.print(table)
-    if record:
-        out.print(f"stored {len(report.match_ids)} match(es)")
 
 
 @agent_app.command("check")
 def agent_check_command(
-    path: Annotated[Path, typer.Argument(help="Package folder holding agent.toml.")],
+    path: Annotated[
+        Path, typer.Argument(help="Package folder holding agent.toml, or a .zip / .tar.gz of one.")
+    ],
     env: Annotated[str | None, typer.Option(help="Check only this env.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Validate a package and play a smoke match against random on each env."""
-    from arena.check import check_package
+    """Validate a package and play a smoke match against random on each env.
 
-    report = call(lambda: check_package(path, env_id=env))
+    A smoke match the package forfeits is reported with the reason and the last
+    lines the agent printed in it (on stderr, before the error line).
+    """
+    from arena.check import SmokeFailure, check_package
+
+    def check() -> Any:
+        try:
+            return check_package(path, env_id=env)
+        except SmokeFailure as exc:
+            for line in exc.output_tail():
+                write(line, stream=sys.stderr)
+            raise
+
+    report = call(check)
     if as_json:
         print_json(report.to_dict())
         return
@@ -196,6 +244,9 @@ def agent_list_command(
 # --- people in the arena: play, report, replay (issue 7) ---------------------------
 
 
+QUIT_EXIT = 3  # ``arena play``: the person quit (quit, or the end of input)
+
+
 def _ask(prompt: str) -> str | None:
     """One line from stdin after a prompt; None at the end of input."""
     sys.stdout.write(prompt)
@@ -234,7 +285,9 @@ def play_command(
 
     Type the action index or the game's notation (a cell or a 0-based column
     number, rock, call, e4 or e2e4 in chess). 'resign' forfeits the game; 'quit'
-    (or the end of input) forfeits the game in progress and stops. Every game is
+    (or the end of input) forfeits the game in progress and stops, with exit
+    code 3. Ctrl-C asks 'forfeit this game? [y/N]': y (or Ctrl-C again) forfeits
+    it and stops with exit code 130, N goes on with the game. Every game is
     stored and rated.
     """
     from arena.human import play_human
@@ -254,13 +307,14 @@ def play_command(
     )
     if as_json:
         print_json(report.to_dict())
-        return
-    if report.rating is not None:
+    elif report.rating is not None:
         r = report.rating
         show(
             f"{report.name} on {report.env_id}: mu {r['mu']:.2f}, sigma {r['sigma']:.2f}, "
             f"mu-3sigma {r['score']:.2f} after {int(r['games'])} rated game(s)"
         )
+    if report.quit:
+        raise typer.Exit(130 if report.interrupted else QUIT_EXIT)
 
 
 @app.command("replay")
@@ -279,6 +333,29 @@ def replay_command(
     show(format_replay(replay))
     if gif is not None:
         show(f"wrote {len(replay.frames)} frames to {gif}")
+
+
+@app.command("logs")
+def logs_command(
+    match_id: Annotated[int, typer.Argument(help="Match id (see the report or --json output).")],
+    agent: Annotated[
+        str | None, typer.Argument(help="Only this agent: its label, name or name@version.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print what each agent printed in a stored match (its stdout and stderr).
+
+    Each agent's output comes under a line with its label and seats; the arena's
+    own note on the match (what it could not store) comes last.
+    """
+    from arena.logs import format_logs, match_logs
+
+    logs = call(lambda: match_logs(match_id, agent, db_url=State.db))
+    if as_json:
+        print_json(logs.to_dict())
+        return
+    for line in format_logs(logs):
+        write(line)
 
 
 def _stop(_signum: int, _frame: Any) -> None:

@@ -10,14 +10,23 @@ Input, one move per line: the action index or the game's notation (see
 ``envs/notation.py``). ``resign`` forfeits the game (reason ``resign``);
 ``quit``, or the end of input, forfeits the game in progress (reason ``quit``)
 and plays no more games: leaving a lost game must not spare the rating.
+
+Ctrl-C asks first (``forfeit this game? [y/N]``): yes forfeits the game in
+progress (reason ``quit``) and stops; no, or nothing, goes on with the game
+where it was. A second Ctrl-C at that question, or the end of input, is a yes.
+Ctrl-C while the opponent moves is held until the person's next prompt, so it
+never leaves a game unrecorded; between games it stops the series.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import re
 import secrets
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -37,6 +46,7 @@ SeatChoice = Literal["first", "second", "alternate"]
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,47}$")
 HUMAN_KIND = "human"
+FORFEIT_PROMPT = "forfeit this game? [y/N] "
 
 
 @dataclass
@@ -60,7 +70,8 @@ class PlayReport:
     name: str
     opponent: str
     games: list[GameRecord] = field(default_factory=list)
-    quit: bool = False
+    quit: bool = False  # the person stopped the series: quit, the end of input, or Ctrl-C
+    interrupted: bool = False  # ... by Ctrl-C
     rating: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +120,10 @@ class HumanHost:
         self.notation: Notation = spec.notation
         self.ask = ask
         self.show = show
-        self.quit = False
+        self.quit = False  # the person stopped the series
+        self.interrupted = False  # ... by Ctrl-C
+        self.pending = False  # Ctrl-C came while the person was not at a prompt
+        self.at_prompt = False
 
     def load(self) -> None:
         pass
@@ -124,10 +138,15 @@ class HumanHost:
         legal = self.notation.legal(self.env, seat, mask)
         self.show("legal moves: " + " ".join(name for _, name in legal))
         while True:
+            if self.pending:  # Ctrl-C while the opponent moved: asked now
+                self.pending = False
+                self._confirm_forfeit(seat)
             try:
-                line = self.ask("your move> ")
-            except KeyboardInterrupt:  # Ctrl-C at the prompt is a quit, not a way out unrated
-                line = None
+                line = self._prompt("your move> ")
+            except KeyboardInterrupt:
+                self.show("")  # the terminal's ^C left the cursor on the prompt's line
+                self._confirm_forfeit(seat)
+                continue
             if line is None or line.strip().lower() == "quit":
                 self.quit = True
                 raise AgentFault("quit", "the player quit", seat=seat)
@@ -140,6 +159,31 @@ class HumanHost:
                 return self.notation.parse(self.env, seat, text, mask)
             except ValueError as exc:
                 self.show(f"refused: {exc}; type a legal move, resign or quit")
+
+    def _prompt(self, prompt: str) -> str | None:
+        self.at_prompt = True  # Ctrl-C now interrupts the read (see on_sigint)
+        try:
+            return self.ask(prompt)
+        finally:
+            self.at_prompt = False
+
+    def _confirm_forfeit(self, seat: str) -> None:
+        """Ask before forfeiting; raise the forfeit on yes, return to the game on no."""
+        try:
+            answer = self._prompt(FORFEIT_PROMPT)
+        except KeyboardInterrupt:
+            self.show("")
+            answer = None  # a second Ctrl-C is a yes
+        if answer is None or answer.strip().lower() in ("y", "yes"):
+            self.quit = self.interrupted = True
+            raise AgentFault("quit", "the player quit (Ctrl-C)", seat=seat)
+        self.show("the game goes on")
+
+    def on_sigint(self, _signum: int, _frame: Any) -> None:
+        """SIGINT during a series: interrupts a prompt, else waits for the next one."""
+        if self.at_prompt:
+            raise KeyboardInterrupt
+        self.pending = True
 
     def end_match(self) -> str:
         return ""
@@ -294,7 +338,7 @@ def play_human(
     spec = spec.for_env(env)
     human_host = HumanHost(spec, env, ask, show)
     recorder = Recorder(connect(db_url))
-    with HostPool(limits) as pool:
+    with HostPool(limits) as pool, _sigint_to(human_host):
         pool.load(rival)  # a package that fails to import is an error, before any game
         pool.attach(person, human_host)
         pool.attach(rival, _Announced(pool.host(rival), rival.label, human_host))
@@ -314,11 +358,30 @@ def play_human(
             assert spec.render_text is not None
             show(spec.render_text(env))
             show(_verdict(record, rival.label, result))
+            if human_host.pending and not human_host.quit and game + 1 < games:
+                # Ctrl-C as the game ended (the opponent's last move): no more games.
+                human_host.quit = human_host.interrupted = True
+                show(f"interrupted: stopped after game {game + 1} of {games}")
             if human_host.quit:
-                report.quit = True
+                report.quit, report.interrupted = True, human_host.interrupted
                 break
     report.rating = _rating(db_url, info, env_id)
     return report
+
+
+@contextlib.contextmanager
+def _sigint_to(host: HumanHost) -> Iterator[None]:
+    """Ctrl-C goes to ``host`` for the series (signals reach the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, host.on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(
+            signal.SIGINT, previous if previous is not None else signal.default_int_handler
+        )
 
 
 def _verdict(record: GameRecord, opponent: str, result: MatchResult) -> str:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -146,7 +151,7 @@ def test_quit_forfeits_the_game_in_progress_and_stops_the_series() -> None:
         "4",
         moves="quit\n",
     )
-    assert code == 0
+    assert code == 3  # quit: the documented exit code of a person who stopped
     assert "game 2 of 3" not in out
     assert [p.forfeit_reason for p in participants("dave")] == ["quit"]
 
@@ -155,7 +160,7 @@ def test_end_of_input_counts_as_quit() -> None:
     code, out, _ = play(
         "tictactoe_v3", "--opponent", "random", "--name", "erin", "--seat", "second", moves=""
     )
-    assert code == 0
+    assert code == 3
     assert "you (erin) are player_2, moving second" in out
     [seat] = participants("erin")
     assert (seat.seat, seat.forfeit_reason) == ("player_2", "quit")
@@ -174,7 +179,7 @@ def test_simultaneous_moves_are_not_shown_before_the_person_moves() -> None:
         "1",
         moves="rock\npaper\nquit\n",
     )
-    assert code == 0, err
+    assert code == 3, err
     assert "random (player_0) plays" not in out
     assert "round 1/15: player_0 " in out and ", player_1 ROCK" in out
 
@@ -269,3 +274,121 @@ def test_replay_gif_of_a_particle_env(tmp_path: Path) -> None:
         # The start and 25 cycles; Pillow merges identical consecutive frames.
         assert 20 <= image.n_frames <= 26
     assert f"wrote 26 frames to {out}" in result.stdout
+
+
+# --- Ctrl-C: asked before forfeiting -----------------------------------------------
+
+CTRL_C = "<Ctrl-C>"  # a scripted answer: the read is interrupted
+
+
+def scripted(*answers: str | None) -> tuple[Callable[[str], str | None], list[str]]:
+    """An ask callback giving ``answers`` in turn (then the end of input), and its prompts."""
+    left = iter(answers)
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> str | None:
+        prompts.append(prompt)
+        answer = next(left, None)
+        if answer == CTRL_C:
+            raise KeyboardInterrupt
+        return answer
+
+    return ask, prompts
+
+
+def test_ctrl_c_then_yes_forfeits_the_game_rated_and_stops() -> None:
+    ask, prompts = scripted("4", CTRL_C, "y")
+    shown: list[str] = []
+    before = signal.getsignal(signal.SIGINT)
+    report = play_human(
+        "tictactoe_v3", "one-ply", ask=ask, show=shown.append, name="kim", games=3, seed=7
+    )
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+    assert prompts == ["your move> ", "your move> ", "forfeit this game? [y/N] "]
+    assert (report.quit, report.interrupted) == (True, True)
+    assert [g.forfeit for g in report.games] == ["quit"]
+    [seat] = participants("kim")
+    assert (seat.forfeit_reason, seat.error_text, seat.outcome) == (
+        "quit",
+        "the player quit (Ctrl-C)",
+        "loss",
+    )
+    row = rating("kim", "tictactoe_v3")
+    assert (row.games, row.forfeits, row.losses) == (1, 1, 1) and row.mu < 25.0
+
+
+def test_ctrl_c_then_no_goes_on_with_the_game() -> None:
+    cells = [str(c) for c in list(range(9)) * 3]
+    ask, prompts = scripted("4", CTRL_C, "", *cells)
+    shown: list[str] = []
+    report = play_human("tictactoe_v3", "one-ply", ask=ask, show=shown.append, name="lou", seed=7)
+    assert prompts[:4] == ["your move> ", "your move> ", "forfeit this game? [y/N] ", "your move> "]
+    assert prompts.count("forfeit this game? [y/N] ") == 1
+    assert "the game goes on" in shown
+    [game] = report.games
+    assert (game.forfeit, report.quit, report.interrupted) == (None, False, False)
+    assert participants("lou")[0].forfeit_reason is None
+
+
+def test_a_second_ctrl_c_or_the_end_of_input_at_the_question_is_a_yes() -> None:
+    for name, answers in (("mo", (CTRL_C, CTRL_C)), ("ned", (CTRL_C,))):
+        ask, prompts = scripted(*answers)
+        report = play_human("tictactoe_v3", "random", ask=ask, show=lambda _: None, name=name)
+        assert prompts == ["your move> ", "forfeit this game? [y/N] "], name
+        assert report.interrupted and [g.forfeit for g in report.games] == ["quit"]
+        assert [p.forfeit_reason for p in participants(name)] == ["quit"]
+
+
+def test_ctrl_c_while_the_opponent_moves_is_asked_at_the_next_prompt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from arena.human import _Announced
+
+    inner = _Announced.act
+    sent: list[bool] = []
+
+    def act_then_ctrl_c(self: _Announced, *args: Any) -> Any:
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C would, mid-move
+        return inner(self, *args)
+
+    monkeypatch.setattr(_Announced, "act", act_then_ctrl_c)
+    ask, prompts = scripted("y")
+    report = play_human(
+        "tictactoe_v3", "random", ask=ask, show=lambda _: None, name="ola", seat="second"
+    )
+    assert prompts == ["forfeit this game? [y/N] "]  # asked before the person's first move
+    assert report.interrupted and [p.forfeit_reason for p in participants("ola")] == ["quit"]
+
+
+def test_ctrl_c_as_a_game_ends_stops_before_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    from arena.storage.recorder import Recorder
+
+    inner = Recorder.record
+
+    def ctrl_c_then_record(self: Recorder, *args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)
+        return inner(self, *args, **kwargs)
+
+    monkeypatch.setattr(Recorder, "record", ctrl_c_then_record)
+    ask, _ = scripted(*(str(c) for c in list(range(9)) * 3))
+    shown: list[str] = []
+    report = play_human(
+        "tictactoe_v3", "one-ply", ask=ask, show=shown.append, name="pia", games=3, seed=7
+    )
+    assert "interrupted: stopped after game 1 of 3" in shown
+    assert (len(report.games), report.games[0].forfeit, report.interrupted) == (1, None, True)
+    assert len(participants("pia")) == 1
+
+
+def test_play_exits_130_after_a_ctrl_c_forfeit(monkeypatch: pytest.MonkeyPatch) -> None:
+    ask, _ = scripted(CTRL_C, "yes")
+    monkeypatch.setattr("arena.cli._ask", ask)
+    code, out, err = play(
+        "tictactoe_v3", "--opponent", "random", "--name", "quin", "--games", "2", moves=""
+    )
+    assert code == 130, err
+    [seat] = participants("quin")
+    assert f"game 1: you lost (you forfeited: quit); stored as match {seat.match_id}" in out
+    assert "game 2 of 2" not in out

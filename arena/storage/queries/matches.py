@@ -1,4 +1,4 @@
-"""One stored match with everything that replays it."""
+"""One stored match with everything that replays it; the matches stored under a run."""
 
 from __future__ import annotations
 
@@ -91,3 +91,62 @@ def match_record(bind: Bind, match_id: int) -> StoredMatch | None:
         tournament=tournament,
         seats=stored,
     )
+
+
+class RunSeat(NamedTuple):
+    """One participant row of a run's match: what a series summary counts."""
+
+    slot: int
+    label: str
+    seat: str
+    team: int
+    role: str
+    reward: float
+    rank: int
+    forfeit_reason: str | None
+
+
+class RunGame(NamedTuple):
+    """A match stored under a run, by its game key."""
+
+    match_id: int
+    game_key: str
+    env_id: str
+    env_version: str
+    seed: int
+    steps: int
+    seats: list[RunSeat]  # in seat order
+
+
+def run_games(bind: Bind, run_id: int) -> list[RunGame]:
+    """The matches stored under run ``run_id``, in the order they were stored."""
+    p = m.Participant
+    query = (
+        select(
+            m.Match.id,
+            m.Match.game_key,
+            m.Match.env_id,
+            m.Match.env_version,
+            m.Match.seed,
+            m.Match.steps,
+            p.slot,
+            p.label,
+            p.seat,
+            p.team,
+            p.role,
+            p.reward,
+            p.rank,
+            p.forfeit_reason,
+        )
+        .join(p, p.match_id == m.Match.id)
+        .where(m.Match.run_id == run_id)
+        .order_by(m.Match.id, p.id)
+    )
+    games: dict[int, RunGame] = {}
+    with connected(bind) as conn:
+        for mid, key, env_id, env_version, seed, steps, *seat in conn.execute(query):
+            game = games.get(mid)
+            if game is None:
+                game = games[mid] = RunGame(mid, str(key), env_id, env_version, seed, steps, [])
+            game.seats.append(RunSeat(*seat))
+    return list(games.values())
