@@ -11,6 +11,10 @@ have the game keys ``g0``, ``g1``, ... Interrupted, the run is marked
 played, each with its own seats and seed, so the finished series is the one an
 uninterrupted call stores. A finished series called again is played anew, as
 the next run of its row (as before, the same seed plays the same games).
+
+Role-asymmetric games are played in duplicate pairs, roles swapped
+(:func:`arena.series.swaps_roles`); a pair cut by Ctrl-C is rated when the
+resumed call stores its second game (the recorder's ``pair_key``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from arena.errors import ArenaError
 from arena.hosts import HostPool
 from arena.result import AgentInfo, MatchResult, SeatResult
 from arena.runner import Limits, play_match, side_owners, unique_labels
-from arena.series import SeriesReport, game_seed, play_series, relabel, seating, summarize
+from arena.series import SeriesReport, play_series, relabel, series_plan, summarize, swaps_roles
 from arena.sources import AgentSource
 from arena.specs import EnvSpec
 
@@ -173,6 +177,7 @@ def _unrecorded(
             device=device,
             on_result=keep,
             hosts=hosts,
+            swap_roles=True,  # arena match: asymmetric games in duplicate pairs
         )
     except KeyboardInterrupt:
         report = SeriesReport(spec.env_id, games, seed, summarize(results), [])
@@ -221,6 +226,7 @@ def _recorded(
                 device=device,
                 on_result=store,
                 hosts=hosts,
+                swap_roles=True,  # arena match: asymmetric games in duplicate pairs
             )
         except KeyboardInterrupt:
             interrupted = True
@@ -332,29 +338,32 @@ def _resumable(
     stored = {g.game_key for g in run_games(engine, run.id)} if run.resumed else set()
     recorder = Recorder(engine)
 
-    def store(result: MatchResult, game_key: str) -> None:
+    def store(result: MatchResult, game_key: str, pair_key: str | None) -> None:
         with _held_signals():  # never half a match in the open batch
-            recorder.record(result, run_id=run.id, game_key=game_key)
+            recorder.record(result, run_id=run.id, game_key=game_key, pair_key=pair_key)
             if on_result is not None:
                 on_result(result)
 
+    swap = swaps_roles(spec, sources)  # asymmetric games in duplicate pairs, as play_series
     with recorder.batch():
         try:
-            plan = series_games(spec, len(sources), seed, games)
-            for game, (order, match_seed) in enumerate(plan):
-                if f"g{game}" in stored:
+            for number, game in enumerate(
+                series_plan(spec, len(sources), seed, games, swap_roles=swap)
+            ):
+                if f"g{number}" in stored:
                     continue
                 result = play_match(
                     spec,
-                    [sources[i] for i in order],
-                    seed=match_seed,
+                    [sources[i] for i in game.order],
+                    seed=game.seed,
                     limits=limits,
                     device=device,
                     env=env,
                     hosts=hosts,
                 )
-                relabel(result, [labels[i] for i in order])
-                store(result, f"g{game}")
+                relabel(result, [labels[i] for i in game.order])
+                # The pair is rated when its second match is stored, in this call or a later one.
+                store(result, f"g{number}", None if game.pair is None else f"g{game.pair}")
         except KeyboardInterrupt:
             pass  # what is stored tells
         with _held_signals(redeliver=False):
@@ -380,17 +389,6 @@ def _resumable(
     if len(kept) < games:
         raise SeriesInterrupted(report, len(kept), games, recorded=True, resumable=True)
     return report
-
-
-def series_games(
-    spec: EnvSpec, n_agents: int, seed: int, games: int
-) -> list[tuple[list[int], int]]:
-    """Each game's seating and match seed, as :func:`arena.series.play_series` plays them.
-
-    ``spec`` is the spec of the built env (``spec.for_env(env)``).
-    """
-    rotation = n_agents if spec.symmetric else 1
-    return [(seating(spec, n_agents, g), game_seed(seed, g // rotation)) for g in range(games)]
 
 
 def _game_number(game_key: str) -> int:

@@ -191,11 +191,40 @@ def test_a_stop_while_a_match_is_stored_keeps_it_whole(
     engine.dispose()
 
 
+def test_a_duplicate_pair_cut_by_ctrl_c_is_rated_when_the_resume_stores_its_second_game(
+    arena_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series = ["match", "simple_tag_v3", "tag-chaser", "random", "--games", "4", "--seed", "2"]
+    with monkeypatch.context() as patch:
+        ctrl_c_after(patch, 3)
+        assert arena(*series)[0] == 130
+    engine = create_engine(f"sqlite:///{arena_home / 'arena.db'}")
+    query = select(m.Match.game_key, m.Match.rated, m.Match.duplicate_id).order_by(m.Match.id)
+
+    def pairs() -> list[tuple[str, bool, int | None]]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(query)]
+
+    assert pairs() == [("g0", True, 1), ("g1", True, 1), ("g2", False, None)]
+    code, _, err = arena(*series)
+    assert code == 0, err
+    assert pairs() == [("g0", True, 1), ("g1", True, 1), ("g2", True, 3), ("g3", True, 3)]
+    with engine.connect() as conn:  # the roles swap within each pair
+        roles = conn.execute(
+            select(m.Participant.label, m.Participant.role)
+            .where(m.Participant.seat == "agent_0")
+            .order_by(m.Participant.match_id)
+        ).all()
+    assert [label for label, _ in roles] == ["random", "tag-chaser", "random", "tag-chaser"]
+    engine.dispose()
+
+
 @pytest.mark.parametrize(("env", "games"), [("tictactoe_v3", 5), ("simple_tag_v3", 3)])
 def test_a_resumable_series_plays_the_games_play_series_plays(
     env: str, games: int, tmp_path: Path
 ) -> None:
-    """The resumable loop seats and seeds each game as arena.series.play_series does."""
+    """The resumable loop seats and seeds each game as arena.series.play_series does
+    (simple_tag: roles swapped in duplicate pairs)."""
     a, b = tmp_path / "a.db", tmp_path / "b.db"
     args: dict[str, Any] = {"games": games, "seed": 3}
     play_and_record(env, ["random", "random"], db_url=f"sqlite:///{a}", **args)
