@@ -37,11 +37,11 @@ from arena.runner import Limits, play_match, side_owners, unique_labels
 from arena.series import SeriesReport, play_series, relabel, series_plan, summarize, swaps_roles
 from arena.sources import AgentSource
 from arena.specs import EnvSpec
+from arena.storage.queries.tournaments import SERIES_FORMAT
 
 if TYPE_CHECKING:
     from arena.storage.queries.matches import RunGame
 
-SERIES_FORMAT = "match"  # the format of the tournaments rows that hold match series
 
 
 @dataclass

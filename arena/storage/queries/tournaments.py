@@ -43,10 +43,20 @@ class TournamentRow(NamedTuple):
     config: dict[str, Any]  # the tournament file as stored (its shape is tournaments/')
 
 
+#: The format of the ``tournaments`` rows that hold ``arena match`` series (so that an
+#: interrupted series resumes like a run). They are not tournaments anyone entered:
+#: the listings below leave them out, and a series is found by its name.
+SERIES_FORMAT = "match"
+
+
 def tournament_rows(bind: Bind) -> list[TournamentRow]:
-    """Every tournament, by name."""
+    """Every tournament (not ``arena match`` series), by name."""
     t = m.Tournament
-    query = select(t.id, t.name, t.env_id, t.format, t.config).order_by(t.name)
+    query = (
+        select(t.id, t.name, t.env_id, t.format, t.config)
+        .where(t.format != SERIES_FORMAT)
+        .order_by(t.name)
+    )
     with connected(bind) as conn:
         return [TournamentRow(*r) for r in conn.execute(query)]
 
@@ -71,7 +81,7 @@ def _played_per_run() -> Subquery:
 
 
 def run_rows(bind: Bind) -> list[RunRow]:
-    """Every run, by tournament id and run number."""
+    """Every tournament's run (not ``arena match`` series'), by tournament id and number."""
     played = _played_per_run()
     r = m.Run
     query = (
@@ -84,6 +94,8 @@ def run_rows(bind: Bind) -> list[RunRow]:
             r.started_at,
         )
         .outerjoin(played, played.c.run_id == r.id)
+        .join(m.Tournament, m.Tournament.id == r.tournament_id)
+        .where(m.Tournament.format != SERIES_FORMAT)
         .order_by(r.tournament_id, r.number)
     )
     with connected(bind) as conn:
@@ -103,7 +115,8 @@ class RunProgress(NamedTuple):
 
 
 def run_progress(bind: Bind, *, name: str | None = None) -> list[RunProgress]:
-    """Every run (of tournament ``name`` only, if given): by name, newest run first."""
+    """Every tournament's run, or the runs of ``name`` only (a tournament or an ``arena
+    match`` series): by name, newest run first."""
     played = _played_per_run()
     planned = (
         select(m.PlannedGame.run_id, func.count().label("n"))
@@ -129,6 +142,8 @@ def run_progress(bind: Bind, *, name: str | None = None) -> list[RunProgress]:
     )
     if name is not None:
         query = query.where(m.Tournament.name == name)
+    else:
+        query = query.where(m.Tournament.format != SERIES_FORMAT)
     with connected(bind) as conn:
         return [
             RunProgress(name, env, fmt, number, status, started, finished, int(n), int(drawn))
