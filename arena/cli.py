@@ -64,6 +64,10 @@ def main_options(
     """A competition arena for multi-agent reinforcement learning."""
     State.db = db
     State.verbose = verbose
+    if verbose:
+        from arena.sandbox import isolation
+
+        isolation.detail = True  # the sandbox names each missing protection with its reason
 
 
 @app.command("match")
