@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from arena.cli_envs import register as register_envs
 from arena.console import (
+    WIDE,
     OneLineUsageErrors,
     State,
     call,
@@ -26,6 +26,7 @@ from arena.console import (
     version_line,
     write,
 )
+from arena.console import table as console_table
 from arena.registry import command_registrars
 
 app = typer.Typer(
@@ -136,9 +137,9 @@ def _print_series(report: Any, as_json: bool, *, done: int | None = None) -> Non
     if not report.summary:
         return
     played = report.games if done is None else f"{done} of {report.games}"
-    table = Table(title=cell(f"{report.env_id}: {played} game(s), seed {report.seed}"))
+    table = console_table(f"{report.env_id}: {played} game(s), seed {report.seed}")
     for col in ("agent", "wins", "draws", "losses", "forfeits", "mean return"):
-        table.add_column(col, justify="left" if col == "agent" else "right")
+        table.add_column(col, justify="left" if col == "agent" else "right", overflow="fold")
     for label, row in report.summary.items():
         forfeits = ", ".join(f"{cell(k)} {v}" for k, v in row["forfeits"].items()) or "0"
         table.add_row(
@@ -230,17 +231,19 @@ def agent_list_command(
     if not rows:
         out.print("no submitted packages yet (arena agent submit PATH)")
         return
-    table = Table(title="Submitted packages")
-    for col in ("name", "version", "kind", "envs", "hash", "submitted (UTC)"):
-        table.add_column(col)
+    # Under 100 columns kind goes and the time loses its seconds; names and envs fold.
+    wide = out.width >= WIDE
+    table = console_table("Submitted packages")
+    for col in ("name", "version", *(("kind",) if wide else ()), "envs", "hash", "submitted (UTC)"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("hash", "submitted (UTC)"))
     for r in rows:
         table.add_row(
             cell(r.name),
             cell(r.version),
-            cell(r.kind),
+            *((cell(r.kind),) if wide else ()),
             cell(", ".join(r.envs)),
             cell(r.content_hash[:12]),
-            r.submitted_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.submitted_at.strftime("%Y-%m-%d %H:%M:%S" if wide else "%Y-%m-%d %H:%M"),
         )
     out.print(table)
 

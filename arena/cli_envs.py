@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from arena.console import call, out, print_json, write
+from arena.console import table as console_table
 
 # Below this many columns the table drops the family and mask columns and shortens
 # the turn model, so it fits an 80-column terminal.
@@ -54,7 +55,7 @@ def _sides(row: dict[str, Any]) -> str:
 
 
 def _table(rows: list[dict[str, Any]], *, wide: bool) -> Table:
-    table = Table(title="Environments", caption="arena envs ENV: one env's observations, actions")
+    table = console_table("Environments", caption="arena envs ENV: one env's observations, actions")
     columns: tuple[str, ...] = ("env", "family", "sides", "turns", "mask", "available")
     if not wide:
         columns = ("env", "sides", "moves", "available")

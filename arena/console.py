@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from typer.core import TyperGroup
 
 from arena.errors import ArenaError, environment_error
@@ -148,6 +150,24 @@ def version_line() -> str:
         return f"arena {version('arena')}"
     except PackageNotFoundError:
         return "arena (not installed: run pip install -e .)"
+
+
+#: Under this many columns, tables fold: columns merge or go (each table says which).
+WIDE = 100
+
+
+def table(title: str = "", *, caption: str | None = None) -> Table:
+    """A table in the arena's one style: a rule under the header and no side borders,
+    two columns of space each, so that the tables fit 80 columns. ``title`` is
+    cleaned (it may quote stored names)."""
+    return Table(
+        title=cell(title) if title else None,
+        caption=caption,
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
 
 
 def print_json(data: Any) -> None:

@@ -63,6 +63,7 @@ class MatchRecord:
     players: list[Player]
     created_at: str
     tournament: str | None = None
+    series: bool = False  # the "tournament" is an `arena match` series
 
 
 @dataclass
@@ -110,6 +111,7 @@ def load_match(engine: Engine, match_id: int) -> MatchRecord:
         players=[players[k] for k in sorted(players)],
         created_at=f"{stored.created_at:%Y-%m-%d %H:%M:%S} UTC",
         tournament=stored.tournament,
+        series=stored.series,
     )
 
 
@@ -278,12 +280,15 @@ def format_replay(replay: Replay) -> str:
     so no escape sequence reaches the terminal.
     """
     record = replay.match
-    where = f", tournament '{clean_text(record.tournament)}'" if record.tournament else ""
     lines = [
-        f"match {record.match_id}: {record.env_id} ({record.env_version}), seed {record.seed}, "
-        f"{record.created_at}{where}",
-        *("  " + line for line in describe_players(record)),
+        f"match {record.match_id}: {record.env_id} ({record.env_version}), seed {record.seed}",
+        f"  played {record.created_at}",
     ]
+    if record.tournament:
+        # An `arena match` series is stored as a run of its own, not a tournament.
+        what = "series" if record.series else "tournament"
+        lines.append(f"  {what} '{clean_text(record.tournament)}'")
+    lines += ["  " + line for line in describe_players(record)]
     for ply in replay.plies:
         if ply.number == 0:
             lines.append("start")

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from arena.console import State, call, cell, err, out, print_json, show, utc, write
+from arena.console import WIDE, State, call, cell, err, out, print_json, show, utc, write
+from arena.console import table as console_table
 from arena.limits import Limits
 
 if TYPE_CHECKING:
@@ -146,19 +146,29 @@ def tournament_status_command(
     if not rows:
         out.print("no tournament runs yet")
         return
-    table = Table(title="Tournament runs")
-    for col in ("tournament", "env", "format", "run", "status", "played", "planned", "started"):
-        table.add_column(col, justify="right" if col in ("run", "played", "planned") else "left")
+    # Under 100 columns: played/planned share a column, format goes, no seconds.
+    wide = out.width >= WIDE
+    table = console_table("Tournament runs")
+    columns = ["tournament", "env", *(("format",) if wide else ()), "run", "status"]
+    columns += ["played", "planned"] if wide else ["played"]
+    for col in (*columns, "started (UTC)"):
+        table.add_column(
+            col,
+            justify="right" if col in ("run", "played", "planned") else "left",
+            overflow="fold",
+            no_wrap=col in ("run", "status", "played", "planned", "started (UTC)"),
+        )
     for r in rows:
+        played = f"{r['played']:,}" if wide else f"{r['played']:,}/{r['planned']:,}"
         table.add_row(
             cell(r["tournament"]),
             cell(r["env"]),
-            cell(r["format"]),
+            *((cell(r["format"]),) if wide else ()),
             str(r["run"]),
             cell(r["status"]),
-            str(r["played"]),
-            str(r["planned"]),
-            r["started_at"],
+            played,
+            *((f"{r['planned']:,}",) if wide else ()),
+            r["started_at"] if wide else r["started_at"][:16],
         )
     out.print(table)
 
@@ -306,9 +316,7 @@ def crossplay_command(
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    table = Table(
-        title=cell(f"{env} cross-play: A = {agent_a}, B = {agent_b}, {games} game(s) each")
-    )
+    table = console_table(f"{env} cross-play: A = {agent_a}, B = {agent_b}, {games} game(s) each")
     for col in ("line-up", "mixed", "team return", "95% CI"):
         table.add_column(col, justify="left" if col == "line-up" else "right")
     for r in rows:

@@ -18,17 +18,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich import box
 from rich.table import Table
 
-from arena.console import cell
+from arena.console import WIDE, cell
+from arena.console import table as console_table
 from arena.labels import VersionName, hash_tags
 
 if TYPE_CHECKING:
     from tournaments.leaderboard import LeaderboardRow
-
-#: Under this many columns the table folds (the issue's bar: 80 must fit).
-WIDE = 100
 
 LEGEND = (
     "mu-3σ: TrueSkill's conservative rating (mu minus three sigma), the rank order. "
@@ -63,14 +60,7 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, width: int) ->
     show_env = len(envs) > 1
     show_role = len(roles) > 1
     team = any(r.team_return is not None for r in rows)
-    table = Table(
-        title=cell(title),
-        caption=LEGEND + (TEAM_LEGEND if team else ""),
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    table = console_table(title, caption=LEGEND + (TEAM_LEGEND if team else ""))
     left = {"env", "agent", "kind", "role"}
     columns = ["#"]
     if show_env:

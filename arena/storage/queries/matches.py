@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from arena.storage import models as m
 from arena.storage.queries.connection import Bind, connected
+from arena.storage.queries.tournaments import SERIES_FORMAT
 
 
 class StoredSeat(NamedTuple):
@@ -35,8 +36,9 @@ class StoredMatch(NamedTuple):
     seed: int
     actions: list[Any]
     created_at: datetime
-    tournament: str | None  # the name of the tournament it was played in
+    tournament: str | None  # the name of the tournament (or arena match series) it was in
     seats: list[StoredSeat]  # in seat order
+    series: bool = False  # played by `arena match` (its run is a series, not a tournament)
 
 
 def match_record(bind: Bind, match_id: int) -> StoredMatch | None:
@@ -51,6 +53,7 @@ def match_record(bind: Bind, match_id: int) -> StoredMatch | None:
             m.Match.actions,
             m.Match.created_at,
             m.Tournament.name,
+            m.Tournament.format,
         )
         .outerjoin(m.Run, m.Run.id == m.Match.run_id)
         .outerjoin(m.Tournament, m.Tournament.id == m.Run.tournament_id)
@@ -79,7 +82,7 @@ def match_record(bind: Bind, match_id: int) -> StoredMatch | None:
         if row is None:
             return None
         stored = [StoredSeat(*r) for r in conn.execute(seats)]
-    mid, env_id, env_version, env_kwargs, seed, actions, created_at, tournament = row
+    mid, env_id, env_version, env_kwargs, seed, actions, created_at, tournament, fmt = row
     return StoredMatch(
         match_id=mid,
         env_id=env_id,
@@ -90,6 +93,7 @@ def match_record(bind: Bind, match_id: int) -> StoredMatch | None:
         created_at=created_at,
         tournament=tournament,
         seats=stored,
+        series=fmt == SERIES_FORMAT,
     )
 
 
