@@ -45,12 +45,14 @@ def register(app: typer.Typer) -> None:
     app.command("crossplay")(crossplay_command)
 
 
-def _board(*, env_id: str | None = None, tournament: str | None = None) -> list[LeaderboardRow]:
+def _board(
+    *, env_id: str | None = None, tournament: str | None = None, role: str | None = None
+) -> list[LeaderboardRow]:
     from arena.storage import connect
     from tournaments.leaderboard import leaderboard
 
     engine = connect(State.db, read_only=True)
-    return list(leaderboard(engine, env_id=env_id, tournament=tournament))
+    return list(leaderboard(engine, env_id=env_id, tournament=tournament, role=role))
 
 
 def _print_board(rows: list[LeaderboardRow], title: str) -> None:
@@ -76,7 +78,7 @@ def tournament_run_command(
     """Run a tournament file (or resume its unfinished run) and print the standings."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from tournaments.run import run_tournament
+    from tournaments.run import RunInterrupted, run_tournament
 
     wins: Counter[str] = Counter()
     columns = (
@@ -105,16 +107,22 @@ def tournament_run_command(
                 done=f"{done:,}/{total:,} matches",
             )
 
-        outcome = call(
-            lambda: run_tournament(
-                file,
-                db_url=State.db,
-                on_match=tick,
-                workers=workers,
-                backend=backend,
-                ray_address=ray_address,
+        try:
+            outcome = call(
+                lambda: run_tournament(
+                    file,
+                    db_url=State.db,
+                    on_match=tick,
+                    workers=workers,
+                    backend=backend,
+                    ray_address=ray_address,
+                )
             )
-        )
+        except RunInterrupted as stopped:
+            progress.stop()
+            # The run is marked interrupted; the same command resumes it.
+            sys.stderr.write(f"{stopped}\n")
+            raise typer.Exit(130) from None
     rows = call(lambda: _board(tournament=outcome.name))
     if as_json:
         print_json({**asdict(outcome), "leaderboard": [r.to_dict() for r in rows]})
@@ -252,6 +260,13 @@ def scheduler_run_command(
 def leaderboard_command(
     env: Annotated[str | None, typer.Option(help="Only this env.")] = None,
     tournament: Annotated[str | None, typer.Option(help="Only this tournament's matches.")] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="Role-asymmetric envs (simple_tag...): the ratings in this role, e.g. "
+            "adversary (default: the overall ratings)."
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Show ratings, best first by TrueSkill's conservative score mu - 3 sigma.
@@ -261,14 +276,18 @@ def leaderboard_command(
     bootstrap interval), games and W-D-L (wins, draws, losses). Columns fold to
     fit the terminal's width.
     """
-    rows = call(lambda: _board(env_id=env, tournament=tournament))
+    rows = call(lambda: _board(env_id=env, tournament=tournament, role=role))
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
     if not rows:
         out.print("no rated matches yet")
         return
-    _print_board(rows, "Leaderboard" + (f": {tournament}" if tournament else ""))
+    title = "Leaderboard" + (f": {tournament}" if tournament else "")
+    roles = {r.role for r in rows}
+    if len(roles) == 1 and (shown := next(iter(roles))):
+        title += f", role {shown}"
+    _print_board(rows, title)
 
 
 def report_command(

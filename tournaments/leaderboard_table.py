@@ -56,7 +56,7 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, width: int) ->
     """The rows as a rich table that fits ``width`` columns (see the module's rules)."""
     wide = width >= WIDE
     envs = Counter(r.env for r in rows)
-    roles = Counter(getattr(r, "role", "") for r in rows)
+    roles = Counter(r.role for r in rows)
     show_env = len(envs) > 1
     show_role = len(roles) > 1
     team = any(r.team_return is not None for r in rows)
@@ -94,7 +94,7 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, width: int) ->
             values.append(cell(r.env))
         values.append(cell(label))
         if show_role:
-            values.append(cell(getattr(r, "role", "") or "all"))
+            values.append(cell(r.role or "all"))
         if wide:
             values.append(cell(r.kind))
         values.append(number(r.score))

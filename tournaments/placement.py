@@ -292,7 +292,9 @@ def _standing(engine: Engine, version_id: int, env_id: str) -> _Standing:
     with engine.connect() as conn:
         row = conn.execute(
             select(m.Rating.mu, m.Rating.sigma, m.Rating.games).where(
-                m.Rating.agent_version_id == version_id, m.Rating.env_id == env_id
+                m.Rating.agent_version_id == version_id,
+                m.Rating.env_id == env_id,
+                m.Rating.role == "",  # the overall rating (role-asymmetric envs rate roles too)
             )
         ).first()
     if row is None:
@@ -307,7 +309,11 @@ def _entrant_ratings(engine: Engine, env_id: str, entrants: Sequence[AgentSource
     query = (
         select(m.AgentVersion.content_hash, m.Rating.mu, m.Rating.sigma)
         .join(m.Rating, m.Rating.agent_version_id == m.AgentVersion.id)
-        .where(m.Rating.env_id == env_id, m.AgentVersion.content_hash.in_(hashes))
+        .where(
+            m.Rating.env_id == env_id,
+            m.Rating.role == "",
+            m.AgentVersion.content_hash.in_(hashes),
+        )
     )
     with engine.connect() as conn:
         found = {h: Rating(float(mu), float(sigma)) for h, mu, sigma in conn.execute(query)}
