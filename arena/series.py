@@ -172,7 +172,13 @@ def play_series(
 
 
 def relabel(result: MatchResult, labels: list[str]) -> None:
-    """Give a match's agents the labels of the series they belong to."""
+    """Give a match's agents the labels of the series they belong to.
+
+    The captured output is keyed by label too: renamed with the seats, so that from
+    the second game on (seats swapped) an agent's output stays under its own name.
+    """
+    renamed = dict(zip(result.labels, labels, strict=True))
+    result.outputs = {renamed.get(k, k): v for k, v in result.outputs.items()}
     result.labels = labels
     for seat in result.seats:
         seat.label = labels[seat.side]
