@@ -56,12 +56,15 @@ def _board(
 
 
 def _print_board(rows: list[LeaderboardRow], title: str) -> None:
+    """One table per env (rows come ranked within each env), the legend under the last."""
     from tournaments.leaderboard_table import leaderboard_table
 
-    envs = {r.env for r in rows}
-    if len(envs) == 1 and not title.endswith(f"({next(iter(envs))})"):
-        title += f" ({next(iter(envs))})"
-    out.print(leaderboard_table(rows, title, out.width))
+    by_env: dict[str, list[LeaderboardRow]] = {}
+    for row in rows:
+        by_env.setdefault(row.env, []).append(row)
+    for n, (env, group) in enumerate(by_env.items(), start=1):
+        shown = title if title.endswith(f"({env})") else f"{title} ({env})"
+        out.print(leaderboard_table(group, shown, out.width, legend=n == len(by_env)))
 
 
 def tournament_run_command(

@@ -6,8 +6,8 @@ never goes):
 - from 100 columns: every column, ``W``, ``D``, ``L`` apart;
 - under 100: the Bradley-Terry rating and its interval share one column, kind
   goes, ``mu ± σ`` share one, and wins, draws and losses read ``W-D-L``;
-- ``env`` shows only when the rows hold several envs (``--env`` and a
-  tournament name one in the title), ``role`` only when they hold several roles.
+- ``env`` shows only when one table holds several envs (the CLI prints one table
+  per env, the env in its title), ``role`` only when it holds several roles.
 
 Every column is named in a legend under the table.
 """
@@ -52,15 +52,19 @@ def agent_labels(rows: Sequence[LeaderboardRow]) -> list[str]:
     return [f"{r.agent}@{r.version} {tags[r.hash]}".rstrip() for r in rows]
 
 
-def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, width: int) -> Table:
-    """The rows as a rich table that fits ``width`` columns (see the module's rules)."""
+def leaderboard_table(
+    rows: Sequence[LeaderboardRow], title: str, width: int, *, legend: bool = True
+) -> Table:
+    """The rows as a rich table that fits ``width`` columns (see the module's rules);
+    ``legend``: the line naming the columns under it."""
     wide = width >= WIDE
     envs = Counter(r.env for r in rows)
     roles = Counter(r.role for r in rows)
     show_env = len(envs) > 1
     show_role = len(roles) > 1
     team = any(r.team_return is not None for r in rows)
-    table = console_table(title, caption=LEGEND + (TEAM_LEGEND if team else ""))
+    caption = LEGEND + (TEAM_LEGEND if team else "") if legend else None
+    table = console_table(title, caption=caption)
     left = {"env", "agent", "kind", "role"}
     columns = ["#"]
     if show_env:
