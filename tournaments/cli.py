@@ -110,12 +110,16 @@ def tournament_run_command(
                 done=f"{done:,}/{total:,} matches",
             )
 
+        def planned(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, done=f"{done:,}/{total:,} matches")
+
         try:
             outcome = call(
                 lambda: run_tournament(
                     file,
                     db_url=State.db,
                     on_match=tick,
+                    on_plan=planned,
                     workers=workers,
                     backend=backend,
                     ray_address=ray_address,

@@ -211,6 +211,7 @@ def run_tournament(
     *,
     db_url: str | None = None,
     on_match: Callable[[MatchResult, int, int], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
     workers: int = 1,
     backend: str = "local",
     ray_address: str | None = None,
@@ -220,6 +221,8 @@ def run_tournament(
     Args:
         path: the tournament file.
         db_url: SQLAlchemy URL; default ``$ARENA_DB`` or ``$ARENA_HOME/arena.db``.
+        on_plan: called with ``(done, planned)`` whenever a batch is planned, before
+            its first match is played (progress bars know their total from the start);
         on_match: called after each stored match with ``(result, done, planned)``;
             ``planned`` grows as formats that pair by results draw new rounds.
         workers: processes playing matches at once. The pool spawns fresh
@@ -232,7 +235,7 @@ def run_tournament(
     spec = get_env(config.env_id)
     executor = Executor(workers=workers, backend=backend, ray_address=ray_address)
     with HostPool(config.limits) as hosts, executor:
-        return _run(path, config, spec, hosts, executor, db_url, on_match)
+        return _run(path, config, spec, hosts, executor, db_url, on_match, on_plan)
 
 
 def _run(
@@ -243,6 +246,7 @@ def _run(
     executor: Executor,
     db_url: str | None,
     on_match: Callable[[MatchResult, int, int], None] | None,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> TournamentOutcome:
     env = spec.build(**config.env_kwargs)
     spec = spec.for_env(env)
@@ -275,6 +279,8 @@ def _run(
             matches = _matches(batch, config, run_number, duplicates)
             stored = _plan(engine, run_id, matches)
             planned = _count_planned(engine, run_id)
+            if on_plan is not None:
+                on_plan(done, planned)
             tasks = [
                 MatchTask(
                     key=match.key,
