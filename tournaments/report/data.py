@@ -19,10 +19,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from arena.rating import conservative
+from arena.rating import compare_pair, conservative
 from arena.registry import env_specs
+from arena.series import asymmetric
 from arena.storage.queries.agents import agent_versions
-from arena.storage.queries.ratings import HistoryPoint, history_points
+from arena.storage.queries.ratings import HistoryPoint, history_points, rated_pairs
 from arena.storage.queries.seats import rated_outcomes, seat_rewards
 from arena.storage.queries.tournaments import run_rows, tournament_rows
 from tournaments.leaderboard import LeaderboardRow
@@ -206,8 +207,20 @@ class HeadToHead:
     games: list[list[int]]
 
 
+def is_asymmetric(env: str) -> bool:
+    """Whether ``env`` is rated in role-swapped duplicate pairs (simple_tag and the like)."""
+    spec = env_specs().get(env)
+    return spec is not None and asymmetric(spec)
+
+
 def head_to_head(engine: Engine, env: str, hashes: Sequence[str]) -> HeadToHead:
-    """Pairwise results among ``hashes`` (agent versions, in display order)."""
+    """Pairwise results among ``hashes`` (agent versions, in display order).
+
+    In a role-asymmetric env one match measures the role (predators win), so
+    each result is a duplicate pair's overall comparison instead.
+    """
+    if is_asymmetric(env):
+        return pair_head_to_head(engine, env, hashes)
     slots: dict[int, dict[int, tuple[str, str]]] = defaultdict(dict)
     for match_id, slot, hash_, outcome in rated_outcomes(engine, env):
         slots[match_id][slot] = (hash_, outcome)
@@ -227,6 +240,33 @@ def head_to_head(engine: Engine, env: str, hashes: Sequence[str]) -> HeadToHead:
         games[b][a] += 1
         points[a][b] += value.get(oa, 0.0)
         points[b][a] += value.get(ob, 0.0)
+    rate: list[list[float | None]] = [
+        [points[i][j] / games[i][j] if games[i][j] else None for j in range(n)] for i in range(n)
+    ]
+    return HeadToHead(env, list(hashes), rate, games)
+
+
+def pair_head_to_head(engine: Engine, env: str, hashes: Sequence[str]) -> HeadToHead:
+    """Pairwise results among ``hashes``, one per rated duplicate pair (its overall contest)."""
+    with engine.connect() as conn:
+        pairs = rated_pairs(conn, env_id=env)
+        contests = [
+            c for pair in pairs for c in compare_pair(pair.first, pair.second) if c.role == ""
+        ]
+        versions = agent_versions(conn, {v for c in contests for v in (c.a, c.b)})
+    where = {h: i for i, h in enumerate(hashes)}
+    n = len(hashes)
+    points = [[0.0] * n for _ in range(n)]
+    games = [[0] * n for _ in range(n)]
+    for c in contests:
+        ha, hb = versions[c.a].hash, versions[c.b].hash
+        if ha not in where or hb not in where:
+            continue
+        a, b = where[ha], where[hb]
+        games[a][b] += 1
+        games[b][a] += 1
+        points[a][b] += c.score_a
+        points[b][a] += 1.0 - c.score_a
     rate: list[list[float | None]] = [
         [points[i][j] / games[i][j] if games[i][j] else None for j in range(n)] for i in range(n)
     ]

@@ -101,6 +101,10 @@ class RunSeat(NamedTuple):
     slot: int
     rank: int
     agent_version_id: int
+    role: str = ""  # the rest: what a duplicate pair's result is computed from
+    team: int = 0
+    reward: float = 0.0
+    forfeit: bool = False
 
 
 def run_seats(bind: Bind, tournament_id: int) -> list[RunSeat]:
@@ -115,6 +119,10 @@ def run_seats(bind: Bind, tournament_id: int) -> list[RunSeat]:
             p.slot,
             p.rank,
             p.agent_version_id,
+            p.role,
+            p.team,
+            p.reward,
+            p.forfeit_reason,
         )
         .join(m.Run, m.Run.id == m.Match.run_id)
         .join(p, p.match_id == m.Match.id)
@@ -124,8 +132,22 @@ def run_seats(bind: Bind, tournament_id: int) -> list[RunSeat]:
     )
     with connected(bind) as conn:
         return [
-            RunSeat(run, str(key), mid, None if planned is None else list(planned), slot, rank, vid)
-            for run, key, mid, planned, slot, rank, vid in conn.execute(query)
+            RunSeat(
+                run,
+                str(key),
+                mid,
+                None if planned is None else list(planned),
+                slot,
+                rank,
+                vid,
+                str(role),
+                int(team),
+                float(reward),
+                forfeit is not None,
+            )
+            for run, key, mid, planned, slot, rank, vid, role, team, reward, forfeit in (
+                conn.execute(query)
+            )
         ]
 
 

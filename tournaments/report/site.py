@@ -44,6 +44,11 @@ from tournaments.report.tournament_sections import run_sections
 MARKER = ".arena-report"
 TOP_PLOTTED = 10  # agents per rating-history plot
 TOP_MATRIX = 12  # agents per head-to-head heatmap
+#: how a role-asymmetric env is scored, on its section of the index
+PAIR_SCORING = (
+    "Scored in role-swapped pairs on the same seed: A's {first} vs B's {second}, "
+    "then B's {first} vs A's {second}; see docs/organisers.md."
+)
 HUMAN_VS_AI_COLUMNS = (
     "Game",
     "Top Human Score",
@@ -178,18 +183,24 @@ def _build(engine: Engine, root: Path, max_replays: int | None) -> ReportSummary
                 path = f"plots/h2h-{_slug(env)}.svg"
                 plots.head_to_head(h2h, names, root / path)
                 summary.plots += 1
+                paired = data.is_asymmetric(env)
+                what = "head-to-head win rates" + (" over role-swapped pairs" if paired else "")
                 figures.append(
-                    _figure(path, env, "head-to-head win rates", _h2h_alt(env, h2h, names))
-                    + _h2h_table(env, h2h, names)
+                    _figure(path, env, what, _h2h_alt(env, h2h, names))
+                    + _h2h_table(env, h2h, names, "pairs" if paired else "games")
                 )
         listed = matches_by_env[env]
         with_pages = sum(1 for line in listed if line.match_id in replays)
-        sections.append(_env_section(env, env_rows, figures, len(listed), with_pages, named))
+        scoring, roles = _role_boards(engine, env, named) if env_rows else ("", "")
+        sections.append(
+            _env_section(env, env_rows, figures, len(listed), with_pages, named, scoring, roles)
+        )
         _write(
             root / env_page(env),
             page(
                 f"{env}: matches",
-                _match_table(
+                scoring
+                + _match_table(
                     f"Matches of {env}, newest first", listed, replays, tournament_names, named
                 ),
             ),
@@ -242,7 +253,7 @@ def _h2h_alt(env: str, h2h: data.HeadToHead, names: dict[str, str]) -> str:
     )
 
 
-def _h2h_table(env: str, h2h: data.HeadToHead, names: dict[str, str]) -> str:
+def _h2h_table(env: str, h2h: data.HeadToHead, names: dict[str, str], unit: str = "games") -> str:
     labels = [names[h] for h in h2h.hashes]
     rows = [
         [labels[i]]
@@ -255,7 +266,7 @@ def _h2h_table(env: str, h2h: data.HeadToHead, names: dict[str, str]) -> str:
     return (
         "<details><summary>Head-to-head as a table</summary>"
         + table(
-            f"{env}: score rate of the row agent against the column agent (games)",
+            f"{env}: score rate of the row agent against the column agent ({unit})",
             ["agent", *labels],
             rows,
             row_header=0,
@@ -297,6 +308,22 @@ def _leaderboard_table(caption: str, rows: Sequence[LeaderboardRow], names: Nami
     return table(caption, headers, body, row_header=1)
 
 
+def _role_boards(engine: Engine, env: str, names: Naming) -> tuple[str, str]:
+    """A role-asymmetric env's scoring line and its leaderboards per role (else both "")."""
+    spec = env_specs().get(env)
+    if spec is None or not data.is_asymmetric(env):
+        return "", ""
+    first, second = spec.roles[:2]  # side 0's role and side 1's
+    line = f'<p class="scoring">{esc(PAIR_SCORING.format(first=first, second=second))}</p>'
+    boards = []
+    for role in spec.roles:
+        rows = leaderboard(engine, env_id=env, role=role)
+        if rows:
+            caption = f"{env}: role {role}, leaderboard by mu−3σ over its role contests"
+            boards.append(_leaderboard_table(caption, rows, names))
+    return line, "".join(boards)
+
+
 def _team_table(caption: str, rows: Sequence[LeaderboardRow], names: Naming) -> str:
     """Cooperative envs: no opponent, so no rating; ranked by mean team return."""
     scored = sorted(
@@ -325,7 +352,11 @@ def _env_section(
     n: int,
     with_pages: int,
     names: Naming,
+    scoring: str = "",
+    roles: str = "",
 ) -> str:
+    """The env's section of the index: ``scoring`` says how an asymmetric env is
+    scored, above the overall board; ``roles``, its per-role boards, below it."""
     spec = env_specs().get(env)
     about = f"<p>{esc(spec.description)}</p>" if spec is not None and spec.description else ""
     if with_pages and with_pages == n:
@@ -342,6 +373,7 @@ def _env_section(
         board = _leaderboard_table(f"{env}: leaderboard by mu−3σ", rows, names)
     else:
         board = "<p>No rated matches yet.</p>"
+    board = f"{scoring}{board}{roles}"
     return (
         f'<section id="{esc(_slug(env))}" aria-labelledby="h-{esc(_slug(env))}">'
         f'<h2 id="h-{esc(_slug(env))}">{esc(env)}</h2>{about}<p>{matches}</p>'

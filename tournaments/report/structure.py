@@ -6,6 +6,11 @@ version that was (its participants), so every entrant who played is named by
 its version (:mod:`arena.labels`). Ratings come from the rating history: an
 entrant's rating right after a given match is its latest history point up to
 that match, or the initial rating.
+
+In a role-asymmetric env the runner stores each format game as its duplicate
+matches (``KEY/d0``, ``KEY/d1``, or a role contest's ``KEY/b0-0``...): they are
+read back as one game per ``KEY``, its result the pair's
+(:meth:`tournaments.duplicates.Duplicates.result`), as the format saw it.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from arena.errors import ArenaError
-from arena.rating import RatingSystem
+from arena.rating import PairSeat, RatingSystem
+from arena.registry import env_specs
+from arena.series import asymmetric
 from arena.storage.queries.ratings import HistoryPoint
+from tournaments.duplicates import Duplicates, parent_key
 from tournaments.formats import FORMATS, Knockout, Ladder, Swiss, make_format
 from tournaments.report import reads
 from tournaments.report.rounds import (
@@ -78,11 +86,13 @@ class _Run:
     versions: dict[int, int] = field(default_factory=dict)  # entrant -> agent version id
 
 
-def _runs(seats: Sequence[reads.RunSeat]) -> dict[int, _Run]:
+def _runs(seats: Sequence[reads.RunSeat], duplicates: Duplicates | None = None) -> dict[int, _Run]:
     runs: dict[int, _Run] = defaultdict(_Run)
     by_match: dict[int, list[reads.RunSeat]] = defaultdict(list)
     for seat in seats:
         by_match[seat.match_id].append(seat)
+    # run -> format game -> suffix -> (agent codes, seats): the duplicate matches
+    pairs: dict[int, dict[str, dict[str, _Sub]]] = defaultdict(lambda: defaultdict(dict))
     for match_id, rows in by_match.items():
         first = rows[0]
         run = runs[first.run]
@@ -94,11 +104,60 @@ def _runs(seats: Sequence[reads.RunSeat]) -> dict[int, _Run]:
         if planned is None or len(planned) != len(ordered):
             continue  # not a game the format drew
         for entrant, row in zip(planned, ordered, strict=True):
-            run.versions.setdefault(entrant, row.agent_version_id)
+            if entrant >= 0:  # background agents (negative codes) are no entrants
+                run.versions.setdefault(entrant, row.agent_version_id)
+        key = parent_key(first.game_key)
+        if duplicates is not None and key != first.game_key:
+            suffix = first.game_key[len(key) + 1 :]
+            codes = tuple(planned)
+            pair_seats = [
+                PairSeat(codes[r.slot], r.role, r.team, r.reward, r.forfeit) for r in rows
+            ]
+            pairs[first.run][key][suffix] = _Sub(match_id, codes, pair_seats)
+            continue
         run.games.append(
             RunGame(first.game_key, match_id, tuple(planned), tuple(r.rank for r in ordered))
         )
+    for number, games in pairs.items():
+        for key, subs in games.items():
+            assert duplicates is not None  # pairs are only collected with it
+            result = duplicates.result(key, {k: (s.codes, s.seats) for k, s in subs.items()})
+            if result is None:
+                continue  # the pair is not complete yet: the format has not seen it either
+            last = max(s.match_id for s in subs.values())
+            runs[number].games.append(RunGame(key, last, result.spec.entrants, result.ranks))
+    for run in runs.values():
+        run.games.sort(key=lambda g: g.match_id)
     return dict(runs)
+
+
+@dataclass
+class _Sub:
+    """One stored match of a duplicate game."""
+
+    match_id: int
+    codes: tuple[int, ...]  # agent codes in side order (tournaments.duplicates)
+    seats: list[PairSeat]
+
+
+def _duplicates(env: str, config: Mapping[str, Any]) -> Duplicates | None:
+    """Duplicate scoring as the runner set it up for ``env`` (None: one match per game)."""
+    spec = env_specs().get(env)
+    if spec is None or not asymmetric(spec):
+        return None
+    table = config.get("tournament")
+    role = table.get("role", "") if isinstance(table, dict) else ""
+    background = config.get("background")
+    pools: dict[str, list[int]] = {}
+    k = 0  # background agents are numbered across the pools, as the runner numbers them
+    for pool_role, agents in (background if isinstance(background, dict) else {}).items():
+        count = len(agents) if isinstance(agents, list) else 1
+        pools[str(pool_role)] = list(range(k, k + count))
+        k += count
+    try:
+        return Duplicates(spec, str(role or ""), pools)
+    except ArenaError:
+        return None
 
 
 def _ratings_at(timeline: Timeline, env: str, hashes: dict[int, str]) -> RatingsAt:
@@ -135,7 +194,7 @@ def run_structures(
     raw = config.get("entrants")
     files = [str(e.get("agent", "?")) if isinstance(e, dict) else "?" for e in raw or []]
     with engine.connect() as conn:
-        runs = _runs(reads.run_seats(conn, tournament_id))
+        runs = _runs(reads.run_seats(conn, tournament_id), _duplicates(env, config))
         versions = reads.all_versions(conn)
     first = RatingSystem().initial()
     start = (first.mu, first.sigma)
