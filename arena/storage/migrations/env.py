@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from arena.storage import accounts  # noqa: F401  (the web service's tables, on the same Base)
 from arena.storage.models import Base
 
 config = context.config
