@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# A test run started in the background by a shell without job control (`(make test &)`,
+# some CI runners) inherits SIGINT ignored (POSIX), and Python then installs no
+# KeyboardInterrupt handler: the Ctrl-C tests would find nothing to interrupt, and
+# their child processes would ignore SIGINT too. Python's own handler is restored
+# (children then start with the default disposition, and install theirs).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_C4 = ROOT / "examples" / "agents" / "c4-heuristic"
