@@ -135,7 +135,7 @@ def agents(request: Request) -> list[dict[str, Any]]:
     return agents_list(app_state(request).engine)
 
 
-@router.get("/agents/{name}")
+@router.get("/agents/{name:path}")  # a name may hold "/" (stored by hand)
 def agent(request: Request, name: str) -> dict[str, Any]:
     try:
         return agent_detail(app_state(request).engine, name)

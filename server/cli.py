@@ -114,7 +114,10 @@ def serve_command(
     sys.stderr.write(
         f"arena serve: http://{host}:{port} (worker: {'on' if worker else 'off'}); Ctrl-C stops\n"
     )
-    Server(config).run()
+    try:
+        Server(config).run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it handled once it has shut down: that is a stop
     sys.stderr.write("server stopped\n")
 
 

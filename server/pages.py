@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -58,6 +59,8 @@ def make_templates() -> Environment:
     )
     env.filters["clean"] = clean_text
     env.filters["num"] = _number
+    # One path segment or query value: "/" quoted too (Jinja's urlencode keeps it).
+    env.filters["q"] = lambda text: quote(str(text), safe="")
     return env
 
 
@@ -142,7 +145,7 @@ def env_page(request: Request, env_id: str, role: str | None = None) -> HTMLResp
     )
 
 
-@router.get("/agents/{name}", response_class=HTMLResponse)
+@router.get("/agents/{name:path}", response_class=HTMLResponse)
 def agent_page(request: Request, name: str) -> HTMLResponse:
     state = app_state(request)
     found = agent_rows(state.engine, name)
