@@ -41,6 +41,8 @@ from tournaments.leaderboard import LeaderboardRow, leaderboard
 router = APIRouter()
 TEMPLATES = Path(__file__).parent / "templates"
 HOME_ROWS = 10
+#: The events that refresh a live page (its <body data-live>; static/live.js).
+LIVE_ALL = "match submission tournament"
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -117,7 +119,7 @@ def home(request: Request) -> HTMLResponse:
         }
         for env, rows in sorted(boards.items())
     ]
-    return render(request, "home.html", session=signed_in(request), envs=envs, live=True)
+    return render(request, "home.html", session=signed_in(request), envs=envs, live=LIVE_ALL)
 
 
 @router.get("/envs/{env_id}", response_class=HTMLResponse)
@@ -141,7 +143,7 @@ def env_page(request: Request, env_id: str, role: str | None = None) -> HTMLResp
         role=role,
         roles=roles,
         matches=match_list(state.engine, env_id=env_id, limit=50),
-        live=True,
+        live=LIVE_ALL,
     )
 
 
@@ -203,7 +205,7 @@ def _submit_form(
         sent=sent,
         limit_mb=state.settings.max_upload_bytes / (1024 * 1024),
         per_hour=state.settings.uploads_per_hour,
-        live=session is not None,
+        live="submission" if session is not None else None,
     )
 
 

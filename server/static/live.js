@@ -6,6 +6,8 @@
   var pending = null;
   function refresh() {
     pending = null;
+    var file = document.querySelector("#live input[type=file]");
+    if (file && file.files && file.files.length) return; // never drop a file being chosen
     fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
@@ -18,7 +20,8 @@
   }
   function soon() { if (!pending) pending = setTimeout(refresh, 1000); }
   var events = new EventSource("/api/events");
-  ["match", "submission", "tournament"].forEach(function (kind) {
+  // data-live names the events this page shows ("match submission tournament").
+  document.body.dataset.live.split(" ").forEach(function (kind) {
     events.addEventListener(kind, soon);
   });
 })();
