@@ -74,8 +74,12 @@ def create_app(
     from server.api import router as api_router
     from server.pages import error_page
     from server.pages import router as page_router
+    from server.play_api import router as play_router
+    from server.tournament_pages import router as tournament_router
 
     app.include_router(api_router)
+    app.include_router(play_router)
+    app.include_router(tournament_router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
