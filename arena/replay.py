@@ -3,8 +3,9 @@
 The env is built again (with the ``env_kwargs`` stored on the match), reset
 with the match seed, and fed the logged actions through the runner's own loop
 (:mod:`arena.drive`), so every seat moves when it moved in the match. Text
-frames come from the env's text renderer; ``--gif`` frames from its
-``rgb_array`` render mode.
+frames come from the env's text renderer, board views (dicts for the web
+viewer) from its board renderer; ``--gif`` frames from its ``rgb_array`` render
+mode.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Ply:
     number: int
     moves: list[tuple[str, str]]  # (seat, move name)
     text: str | None
+    board: dict[str, Any] | None = None  # the spec's render_board view, JSON-ready
 
 
 @dataclass
@@ -141,6 +143,7 @@ def rebuild(
     *,
     env: Any = None,
     text: bool = True,
+    board: bool = True,
     rgb: bool = False,
 ) -> Replay:
     """Play a stored match's action log again on a fresh (or given) env.
@@ -150,6 +153,7 @@ def rebuild(
         record: from :func:`load_match`.
         env: an env to reuse (built with the same kwargs); reset here.
         text: render text frames (when the env has a text renderer).
+        board: render board views (when the env has a board renderer).
         rgb: collect ``rgb_array`` frames (the env must be built with that mode).
 
     Raises:
@@ -161,6 +165,7 @@ def rebuild(
             kwargs["render_mode"] = "rgb_array"
         env = spec.build(**kwargs)
     render = spec.render_text if text else None
+    view = spec.render_board if board else None
     replay = Replay(match=record)
     name = _namer(spec, env)
     actions = record.actions
@@ -169,7 +174,14 @@ def rebuild(
     def snapshot() -> None:
         nonlocal moves
         number = len(replay.plies)
-        replay.plies.append(Ply(number, moves, render(env) if render is not None else None))
+        replay.plies.append(
+            Ply(
+                number,
+                moves,
+                render(env) if render is not None else None,
+                view(env) if view is not None else None,
+            )
+        )
         if rgb:
             replay.frames.append(env.render())
         moves = []
@@ -228,7 +240,7 @@ def replay_match(
             f"--gif: {record.env_id} is a {spec.family} game; GIFs are for MPE and Atari "
             "(its moves print as text)"
         )
-    replay = rebuild(spec, record, rgb=gif is not None)
+    replay = rebuild(spec, record, board=False, rgb=gif is not None)  # the terminal shows text
     if gif is not None:
         write_gif(replay.frames, gif, fps=fps)
     return replay

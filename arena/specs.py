@@ -156,6 +156,8 @@ class EnvSpec:
         make_aec: factory returning a fresh PettingZoo AEC env.
         make_parallel: factory returning a fresh PettingZoo parallel env, or None.
         render_text: optional text renderer ``(aec_env) -> str`` for the terminal.
+        render_board: optional board view ``(aec_env) -> dict`` for the web pages,
+            JSON-ready (``envs/boards.py`` documents its keys).
         notation: optional move names for people (``arena play``, replays).
         version: version of the package providing the game (stored with matches).
         requires: import names needed to build the env (for availability checks).
@@ -172,6 +174,7 @@ class EnvSpec:
     make_aec: Callable[..., Any]
     make_parallel: Callable[..., Any] | None = None
     render_text: Callable[[Any], str] | None = None
+    render_board: Callable[[Any], dict[str, Any]] | None = None
     version: str = ""
     requires: tuple[str, ...] = ()
     description: str = ""

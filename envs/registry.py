@@ -68,7 +68,7 @@ from typing import Any
 
 from arena.registry import register_env
 from arena.specs import EnvNotes, EnvSpec, Kwarg, Part, RoleNotes, Side, TeamScore
-from envs import render
+from envs import boards, render
 from envs.notation import NOTATIONS
 
 __all__ = [
@@ -195,6 +195,15 @@ _CLASSIC_RENDER = {
     "chess_v6": render.chess,
     "go_v5": render.go,
     "rps_v2": render.rps,
+}
+
+_CLASSIC_BOARD = {
+    "tictactoe_v3": boards.tictactoe,
+    "connect_four_v3": boards.connect_four,
+    "chess_v6": boards.chess,
+    "leduc_holdem_v4": boards.holdem,
+    "texas_holdem_v4": boards.holdem,
+    "texas_holdem_no_limit_v6": boards.holdem,
 }
 
 # env id -> (sides, description); seats follow the env's possible_agents order.
@@ -769,6 +778,7 @@ def _classic_specs() -> list[EnvSpec]:
                 make_aec=_Factory(module, "env"),
                 make_parallel=_Factory(module, "parallel_env") if simultaneous else None,
                 render_text=_CLASSIC_RENDER.get(env_id),
+                render_board=_CLASSIC_BOARD.get(env_id),
                 notation=NOTATIONS.get(env_id),
                 version=version,
                 requires=("pettingzoo", *extra),
