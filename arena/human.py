@@ -28,7 +28,10 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+from sqlalchemy import Engine
 
 from arena.errors import ArenaError
 from arena.faults import AgentFault
@@ -192,13 +195,19 @@ class HumanHost:
         pass
 
 
-class _Announced:
-    """The opponent's host, telling the person each move it makes."""
+Tell = Callable[[str, str], None]  # the opponent's seat, the name of the move it plays
 
-    def __init__(self, inner: Host, label: str, human: HumanHost) -> None:
+
+class Announced:
+    """The opponent's host, telling the person each move it makes (``tell(seat, name)``)."""
+
+    def __init__(self, inner: Host, spec: EnvSpec, env: Any, tell: Tell) -> None:
+        assert spec.notation is not None
         self.inner = inner
-        self.label = label
-        self.human = human
+        self.spec = spec
+        self.env = env
+        self.notation: Notation = spec.notation
+        self.tell = tell
 
     def load(self) -> None:
         self.inner.load()
@@ -208,15 +217,15 @@ class _Announced:
 
     def act(self, seat: str, observation: Any, mask: Any, timeout_s: float) -> Any:
         action = self.inner.act(seat, observation, mask, timeout_s)
-        if not self.human.spec.turn_based:
+        if not self.spec.turn_based:
             # Simultaneous moves: telling now could show the person the move before
             # theirs; the next position shows both.
             return action
         try:  # named before the env plays it; a bad action is the runner's to judge
-            name = self.human.notation.describe(self.human.env, seat, action)
+            name = self.notation.describe(self.env, seat, action)
         except Exception:
             name = repr(action)
-        self.human.show(f"{self.label} ({seat}) plays {name}")
+        self.tell(seat, name)
         return action
 
     def end_match(self) -> str:
@@ -226,9 +235,13 @@ class _Announced:
         self.inner.close()
 
 
-def _check_name(name: str, db_url: str | None) -> None:
+def check_name(name: str, engine: Engine) -> None:
+    """Refuse a person's name that is malformed, a built-in's, or a stored machine agent's.
+
+    Raises:
+        ArenaError: the name cannot be a person's; the message says why.
+    """
     from arena.registry import builtin_agents
-    from arena.storage import connect
     from arena.storage.queries.agents import agent_kind
 
     if not NAME_RULE.match(name):
@@ -238,17 +251,16 @@ def _check_name(name: str, db_url: str | None) -> None:
         )
     if name in builtin_agents():
         raise ArenaError(f"--name '{name}' is a built-in agent's name; choose another")
-    kind = agent_kind(connect(db_url), name)
+    kind = agent_kind(engine, name)
     if kind is not None and kind != HUMAN_KIND:
         raise ArenaError(f"--name '{name}' belongs to a stored agent of kind '{kind}'")
 
 
-def _rating(db_url: str | None, info: AgentInfo, env_id: str) -> dict[str, float] | None:
+def _rating(engine: Engine, info: AgentInfo, env_id: str) -> dict[str, float] | None:
     from arena.rating import conservative
-    from arena.storage import connect
     from arena.storage.queries.ratings import version_rating
 
-    row = version_rating(connect(db_url), info.content_hash, env_id)
+    row = version_rating(engine, info.content_hash, env_id)
     if row is None:
         return None
     return {
@@ -271,6 +283,114 @@ def _record(result: MatchResult, human: int, game: int, match_id: int | None) ->
         opponent_forfeit=theirs[0].forfeit if theirs else None,
         reward=sum(s.reward for s in mine),
     )
+
+
+@dataclass
+class PlaySetup:
+    """A checked game between a person and an opponent: who, where, on which env."""
+
+    spec: EnvSpec  # for the built env (:meth:`EnvSpec.for_env`)
+    env: Any  # built once, reset by every game
+    person: AgentSource
+    rival: AgentSource
+
+    @property
+    def name(self) -> str:
+        return self.person.info.name
+
+
+def prepare_play(
+    env_id: str, opponent: str, name: str, engine: Engine, *, base_dir: Path | None = None
+) -> PlaySetup:
+    """Check the env, the person's name and the opponent; build the env.
+
+    ``opponent`` is resolved by :func:`arena.sources.resolve_agent` (paths
+    relative to ``base_dir``).
+
+    Raises:
+        ArenaError: a bad env, opponent or name, before anything is played.
+    """
+    from arena.registry import get_env
+    from arena.sources import resolve_agent
+
+    spec = get_env(env_id)
+    if env_id not in playable_envs():
+        raise ArenaError(
+            f"'arena play' does not support {env_id} (playable: {', '.join(playable_envs())})"
+        )
+    spec.require()
+    check_name(name, engine)
+    rival = resolve_agent(opponent, base_dir=base_dir)
+    if not rival.supports(env_id):
+        raise ArenaError(
+            f"agent '{rival.label}' does not declare env '{env_id}' "
+            f"(its envs: {', '.join(rival.envs or ())})"
+        )
+    if not rival.can_fill(spec.sides[0].role):
+        raise ArenaError(f"agent '{rival.label}' cannot fill role '{spec.sides[0].role}'")
+    person = AgentSource(info=human_info(name), envs=None, roles=None)
+    env = spec.build()
+    return PlaySetup(spec=spec.for_env(env), env=env, person=person, rival=rival)
+
+
+@dataclass
+class GameStart:
+    """What the person is told as a game begins."""
+
+    game: int  # 1-based
+    seat: str  # the person's seat
+    first: bool  # the person moves first
+
+
+def play_series(
+    setup: PlaySetup,
+    person_host: Host,
+    engine: Engine,
+    *,
+    tell: Tell,
+    games: int = 1,
+    seat: SeatChoice = "first",
+    seed: int,
+    limits: Limits,
+    before_game: Callable[[GameStart], None] | None = None,
+    after_game: Callable[[GameRecord, MatchResult], bool],
+) -> list[GameRecord]:
+    """The one game loop of a person against an opponent (terminal and web alike).
+
+    The person's seat is served by ``person_host``; the opponent runs where its
+    trust puts it (the sandbox for a package), loaded before any game. Each
+    game is stored and rated as it ends, then ``after_game`` says whether to
+    play on. An exception from ``person_host`` other than :class:`AgentFault`
+    ends the series without recording the game in progress.
+
+    Raises:
+        ArenaError: the opponent's package fails to import.
+    """
+    from arena.series import game_seed
+    from arena.storage.recorder import Recorder
+
+    spec, person, rival = setup.spec, setup.person, setup.rival
+    recorder = Recorder(engine)
+    played: list[GameRecord] = []
+    with HostPool(limits) as pool:
+        pool.load(rival)  # a package that fails to import is an error, before any game
+        pool.attach(person, person_host)
+        pool.attach(rival, Announced(pool.host(rival), spec, setup.env, tell))
+        for game in range(games):
+            first = seat == "first" or (seat == "alternate" and game % 2 == 0)
+            sources = [person, rival] if first else [rival, person]
+            human = 0 if first else 1
+            if before_game is not None:
+                before_game(GameStart(game + 1, spec.sides[human].seats[0], first))
+            result = play_match(
+                spec, sources, seed=game_seed(seed, game), limits=limits, env=setup.env, hosts=pool
+            )
+            match_id = recorder.record(result)
+            record = _record(result, human, game + 1, match_id)
+            played.append(record)
+            if not after_game(record, result):
+                break
+    return played
 
 
 def play_human(
@@ -303,69 +423,49 @@ def play_human(
     Raises:
         ArenaError: a bad env, opponent, name or count, before anything is played.
     """
-    from arena.registry import get_env
-    from arena.series import game_seed
-    from arena.sources import resolve_agent
     from arena.storage import connect
-    from arena.storage.recorder import Recorder
 
     if games < 1:
         raise ArenaError(f"--games must be at least 1, got {games}")
     if seat not in ("first", "second", "alternate"):
         raise ArenaError(f"--seat must be first, second or alternate, got '{seat}'")
-    spec = get_env(env_id)
-    if env_id not in playable_envs():
-        raise ArenaError(
-            f"'arena play' does not support {env_id} (playable: {', '.join(playable_envs())})"
+    engine = connect(db_url)
+    setup = prepare_play(env_id, opponent, name if name is not None else default_name(), engine)
+    spec, label = setup.spec, setup.rival.label
+    report = PlayReport(env_id=env_id, name=setup.name, opponent=label)
+    human_host = HumanHost(spec, setup.env, ask, show)
+
+    def starting(start: GameStart) -> None:
+        order = "first" if start.first else "second"
+        show(f"game {start.game} of {games}: you ({setup.name}) are {start.seat}, moving {order}")
+
+    def ended(record: GameRecord, result: MatchResult) -> bool:
+        report.games.append(record)
+        assert spec.render_text is not None
+        show(spec.render_text(setup.env))
+        show(_verdict(record, label, result))
+        if human_host.pending and not human_host.quit and record.game < games:
+            # Ctrl-C as the game ended (the opponent's last move): no more games.
+            human_host.quit = human_host.interrupted = True
+            show(f"interrupted: stopped after game {record.game} of {games}")
+        if human_host.quit:
+            report.quit, report.interrupted = True, human_host.interrupted
+        return not human_host.quit
+
+    with _sigint_to(human_host):
+        play_series(
+            setup,
+            human_host,
+            engine,
+            tell=lambda seat, move: show(f"{label} ({seat}) plays {move}"),
+            games=games,
+            seat=seat,
+            seed=secrets.randbits(31) if seed is None else seed,
+            limits=limits or Limits(),
+            before_game=starting,
+            after_game=ended,
         )
-    spec.require()
-    name = name if name is not None else default_name()
-    _check_name(name, db_url)
-    rival = resolve_agent(opponent)
-    if not rival.supports(env_id):
-        raise ArenaError(
-            f"agent '{rival.label}' does not declare env '{env_id}' "
-            f"(its envs: {', '.join(rival.envs or ())})"
-        )
-    if not rival.can_fill(spec.sides[0].role):
-        raise ArenaError(f"agent '{rival.label}' cannot fill role '{spec.sides[0].role}'")
-    info = human_info(name)
-    person = AgentSource(info=info, envs=None, roles=None)
-    seed = secrets.randbits(31) if seed is None else seed
-    limits = limits or Limits()
-    report = PlayReport(env_id=env_id, name=name, opponent=rival.label)
-    env = spec.build()
-    spec = spec.for_env(env)
-    human_host = HumanHost(spec, env, ask, show)
-    recorder = Recorder(connect(db_url))
-    with HostPool(limits) as pool, _sigint_to(human_host):
-        pool.load(rival)  # a package that fails to import is an error, before any game
-        pool.attach(person, human_host)
-        pool.attach(rival, _Announced(pool.host(rival), rival.label, human_host))
-        for game in range(games):
-            first = seat == "first" or (seat == "alternate" and game % 2 == 0)
-            sources = [person, rival] if first else [rival, person]
-            human = 0 if first else 1
-            my_seat = spec.sides[human].seats[0]
-            order = "first" if first else "second"
-            show(f"game {game + 1} of {games}: you ({name}) are {my_seat}, moving {order}")
-            result = play_match(
-                spec, sources, seed=game_seed(seed, game), limits=limits, env=env, hosts=pool
-            )
-            match_id = recorder.record(result)
-            record = _record(result, human, game + 1, match_id)
-            report.games.append(record)
-            assert spec.render_text is not None
-            show(spec.render_text(env))
-            show(_verdict(record, rival.label, result))
-            if human_host.pending and not human_host.quit and game + 1 < games:
-                # Ctrl-C as the game ended (the opponent's last move): no more games.
-                human_host.quit = human_host.interrupted = True
-                show(f"interrupted: stopped after game {game + 1} of {games}")
-            if human_host.quit:
-                report.quit, report.interrupted = True, human_host.interrupted
-                break
-    report.rating = _rating(db_url, info, env_id)
+    report.rating = _rating(engine, setup.person.info, env_id)
     return report
 
 

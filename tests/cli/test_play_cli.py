@@ -342,18 +342,18 @@ def test_a_second_ctrl_c_or_the_end_of_input_at_the_question_is_a_yes() -> None:
 def test_ctrl_c_while_the_opponent_moves_is_asked_at_the_next_prompt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from arena.human import _Announced
+    from arena.human import Announced
 
-    inner = _Announced.act
+    inner = Announced.act
     sent: list[bool] = []
 
-    def act_then_ctrl_c(self: _Announced, *args: Any) -> Any:
+    def act_then_ctrl_c(self: Announced, *args: Any) -> Any:
         if not sent:
             sent.append(True)
             os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C would, mid-move
         return inner(self, *args)
 
-    monkeypatch.setattr(_Announced, "act", act_then_ctrl_c)
+    monkeypatch.setattr(Announced, "act", act_then_ctrl_c)
     ask, prompts = scripted("y")
     report = play_human(
         "tictactoe_v3", "random", ask=ask, show=lambda _: None, name="ola", seat="second"
