@@ -30,6 +30,24 @@ def _make_minimax(ctx: AgentContext) -> Any:
     return make_agent(ctx)
 
 
+def _make_heuristic(ctx: AgentContext) -> Any:
+    from agents.heuristic import make_agent
+
+    return make_agent(ctx)
+
+
+def _make_negamax_2(ctx: AgentContext) -> Any:
+    from agents.negamax import make_agent
+
+    return make_agent(ctx, depth=2)
+
+
+def _make_negamax_4(ctx: AgentContext) -> Any:
+    from agents.negamax import make_agent
+
+    return make_agent(ctx, depth=4)
+
+
 def _make_tag_chaser(ctx: AgentContext) -> Any:
     from agents.tag_chaser import make_agent
 
@@ -69,6 +87,29 @@ def register() -> None:
             description="Perfect tic-tac-toe: a random choice among the optimal moves",
         )
     )
+    register_builtin(
+        BuiltinAgent(
+            name="heuristic",
+            factory=_make_heuristic,
+            envs=("connect_four_v3", "tictactoe_v3"),  # kept in sync with agents.heuristic.ENVS
+            kind="search",
+            learning_type="Positional one-ply search",
+            description="Wins, else blocks, else the best move by centre control and open lines;"
+            " deterministic",
+        )
+    )
+    for depth, factory in ((2, _make_negamax_2), (4, _make_negamax_4)):
+        register_builtin(
+            BuiltinAgent(
+                name=f"negamax-{depth}",
+                factory=factory,
+                envs=("connect_four_v3",),  # kept in sync with agents.negamax.ENVS
+                kind="search",
+                learning_type="Tree search",
+                description=f"Depth-{depth} negamax with alpha-beta on the heuristic's"
+                " evaluation; deterministic",
+            )
+        )
     register_builtin(
         BuiltinAgent(
             name="tag-chaser",
