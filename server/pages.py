@@ -23,6 +23,7 @@ from arena.registry import env_specs
 from arena.textsafe import clean_text
 from server.access import AppState, app_state, client_key, signed_in, visible_agents
 from server.api import store_upload
+from server.plots import agent_plots
 from server.queries import agent_rows, match_list
 from server.sessions import (
     COOKIE,
@@ -154,12 +155,14 @@ def agent_page(request: Request, name: str) -> HTMLResponse:
     if not found:
         return error_page(request, 404, f"no agent '{name}'")
     ratings = [r for r in leaderboard(state.engine) if r.agent == name]
+    agent = found[0]
     return render(
         request,
         "agent.html",
         session=signed_in(request),
-        agent=found[0],
+        agent=agent,
         ratings=ratings,
+        plots=agent_plots(state.engine, agent),
         matches=match_list(state.engine, agent=name, limit=30),
     )
 

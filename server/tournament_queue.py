@@ -9,6 +9,15 @@ pages and the event stream. Entrants name built-ins or stored packages
 (``name@version``); a relative path would be relative to the stored file.
 A worker that stops (Ctrl-C) leaves the request ``interrupted``: the next
 worker runs the same file again, which resumes the run.
+
+A file with a ``[schedule]`` table is scheduled instead
+(:func:`tournaments.schedule.schedule_tournament`, the code of ``arena
+tournament schedule``): its request stays ``scheduled`` and shows the latest
+run's progress, and the worker runs it whenever it is due
+(:func:`run_due_schedule`, through :func:`tournaments.schedule.run_scheduler`,
+which also gives a ladder's new submissions their placement matches after each
+run). Posting a file of the same tournament again updates its schedule; the
+older request becomes ``replaced``.
 """
 
 from __future__ import annotations
@@ -19,12 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from arena.errors import ArenaError
 from arena.result import MatchResult
+from arena.storage import models as m
 from arena.storage import session_factory
 from arena.storage.accounts import (
     FAILED,
@@ -40,8 +50,15 @@ from arena.textsafe import clean_text
 from server.settings import MAX_TOURNAMENT_BYTES, Settings
 from server.users import UserInfo
 
+if TYPE_CHECKING:
+    from tournaments.run import TournamentOutcome
+    from tournaments.schedule import ScheduledRun, ScheduleInfo
+
 log = logging.getLogger("arena.server")
 SENT_AS = "tournament.toml"
+#: Request statuses of scheduled files (beside arena.storage.accounts' for one-off runs):
+#: ``scheduled`` runs whenever due; ``replaced``: a newer file of the tournament took over.
+SCHEDULED, REPLACED = "scheduled", "replaced"
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,7 @@ class RequestView:
     planned: int
     created_at: datetime
     finished_at: datetime | None
+    next_run_at: datetime | None = None  # scheduled requests: when the worker runs it next
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,10 +89,11 @@ class RequestView:
             "user": self.user,
             "created_at": self.created_at.isoformat(),
             "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
+            "next_run_at": None if self.next_run_at is None else self.next_run_at.isoformat(),
         }
 
 
-def _view(row: TournamentRequest, user: str) -> RequestView:
+def _view(row: TournamentRequest, user: str, next_run_at: datetime | None = None) -> RequestView:
     return RequestView(
         row.id,
         user,
@@ -87,6 +106,7 @@ def _view(row: TournamentRequest, user: str) -> RequestView:
         row.planned,
         row.created_at,
         row.finished_at,
+        next_run_at if row.status == SCHEDULED else None,
     )
 
 
@@ -116,6 +136,8 @@ def queue_tournament(
     except ArenaError as exc:
         draft.unlink(missing_ok=True)
         raise ArenaError(str(exc).replace(str(draft), SENT_AS)) from None
+    if config.schedule:
+        return _schedule(engine, settings, user, draft)
     with session_factory(engine).begin() as session:
         row = TournamentRequest(
             user_id=user.id, name=config.name, env_id=config.env_id, path="", status=QUEUED
@@ -128,25 +150,58 @@ def queue_tournament(
         return _view(row, user.name)
 
 
-def requests(engine: Engine, *, limit: int = 50) -> list[RequestView]:
-    """The newest tournament requests first."""
+def _schedule(engine: Engine, settings: Settings, user: UserInfo, draft: Path) -> RequestView:
+    """Schedule a checked file (entrants too) and store its request as ``scheduled``."""
+    from tournaments.schedule import schedule_tournament
+
+    dest = (settings.tournaments / f"schedule-{secrets.token_hex(8)}.toml").resolve()
+    draft.replace(dest)
+    try:
+        info = schedule_tournament(dest, db_url=settings.db_url)
+    except ArenaError as exc:
+        dest.unlink(missing_ok=True)
+        raise ArenaError(str(exc).replace(str(dest), SENT_AS)) from None
+    with session_factory(engine).begin() as session:
+        session.execute(
+            update(TournamentRequest)
+            .where(TournamentRequest.name == info.tournament, TournamentRequest.status == SCHEDULED)
+            .values(status=REPLACED, finished_at=utcnow())
+        )
+        row = TournamentRequest(
+            user_id=user.id,
+            name=info.tournament,
+            env_id=info.env_id,
+            path=str(dest),
+            status=SCHEDULED,
+        )
+        session.add(row)
+        session.flush()
+        return _view(row, user.name, info.next_run_at)
+
+
+def _listed(where: Any = None, *, limit: int = 50) -> Any:
+    """Requests with their uploader and (scheduled ones) their schedule's next run, newest first."""
+    query = (
+        select(TournamentRequest, User.name, m.Schedule.next_run_at)
+        .join(User, User.id == TournamentRequest.user_id)
+        .outerjoin(m.Schedule, m.Schedule.source_path == TournamentRequest.path)
+        .order_by(TournamentRequest.id.desc())
+        .limit(limit)
+    )
+    return query if where is None else query.where(where)
+
+
+def requests(engine: Engine, *, limit: int = 50, name: str | None = None) -> list[RequestView]:
+    """The newest tournament requests first (``name``: that tournament's only)."""
+    where = None if name is None else TournamentRequest.name == name
     with session_factory(engine)() as session:
-        rows = session.execute(
-            select(TournamentRequest, User.name)
-            .join(User, User.id == TournamentRequest.user_id)
-            .order_by(TournamentRequest.id.desc())
-            .limit(limit)
-        ).all()
+        rows = session.execute(_listed(where, limit=limit)).all()
     return [_view(*row) for row in rows]
 
 
 def get_request(engine: Engine, request_id: int) -> RequestView | None:
     with session_factory(engine)() as session:
-        row = session.execute(
-            select(TournamentRequest, User.name)
-            .join(User, User.id == TournamentRequest.user_id)
-            .where(TournamentRequest.id == request_id)
-        ).first()
+        row = session.execute(_listed(TournamentRequest.id == request_id)).first()
     return None if row is None else _view(*row)
 
 
@@ -231,3 +286,148 @@ def run_request(
     done = get_request(engine, request_id)
     assert done is not None
     return done
+
+
+def _every_text(seconds: float | None) -> str | None:
+    """``86400.0`` -> ``"1d"``: the largest unit that divides the interval."""
+    if seconds is None:
+        return None
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def schedules(engine: Engine) -> list[ScheduleInfo]:
+    """Every stored schedule (the server's and ``arena tournament schedule``'s), next due first."""
+    from tournaments.schedule import ScheduleInfo
+
+    with session_factory(engine)() as session:
+        rows = session.execute(
+            select(m.Schedule, m.Tournament.name, m.Tournament.env_id)
+            .join(m.Tournament, m.Tournament.id == m.Schedule.tournament_id)
+            .order_by(m.Schedule.next_run_at, m.Schedule.id)
+        ).all()
+        return [
+            ScheduleInfo(
+                id=s.id,
+                tournament=name,
+                env_id=env_id,
+                source_path=s.source_path,
+                every=_every_text(s.every_s),
+                every_s=s.every_s,
+                cron=s.cron,
+                enabled=s.enabled,
+                next_run_at=s.next_run_at,
+                last_run_at=s.last_run_at,
+                created_at=s.created_at,
+                created=False,
+            )
+            for s, name, env_id in rows
+        ]
+
+
+def schedule_due(engine: Engine, now: datetime) -> bool:
+    """Whether an enabled schedule's next run is at or before ``now`` (cheap: one query)."""
+    with session_factory(engine)() as session:
+        found = session.scalar(
+            select(m.Schedule.id).where(m.Schedule.enabled, m.Schedule.next_run_at <= now).limit(1)
+        )
+    return found is not None
+
+
+def run_due_schedule(
+    engine: Engine,
+    settings: Settings,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    now: Callable[[], datetime] = utcnow,
+) -> ScheduledRun | None:
+    """The worker's step for schedules: run the most overdue one (None: none is due).
+
+    The run goes through :func:`tournaments.schedule.run_scheduler` (so the
+    schedule moves on as ``arena scheduler run`` moves it, and a ladder's new
+    submissions get placement matches afterwards). The request that scheduled
+    the file, if the server has one, keeps the run's progress. When
+    ``should_stop`` says so after a stored match, the run stops as on Ctrl-C:
+    marked interrupted, the schedule still due, and :class:`KeyboardInterrupt`
+    raised for the worker to stop; the next run resumes it.
+    """
+    from tournaments.run import RunInterrupted, run_tournament
+    from tournaments.schedule import run_scheduler
+
+    if not schedule_due(engine, now()):
+        return None
+
+    def run(path: Path, *, db_url: str | None = None) -> TournamentOutcome:
+        with session_factory(engine)() as session:
+            request_id = session.scalar(
+                select(TournamentRequest.id).where(
+                    TournamentRequest.path == str(path), TournamentRequest.status == SCHEDULED
+                )
+            )
+
+        def progress(done: int, planned: int) -> None:
+            if request_id is not None:
+                _update(engine, request_id, played=done, planned=planned)
+
+        def on_match(_result: MatchResult, done: int, planned: int) -> None:
+            progress(done, planned)
+            if should_stop():
+                raise KeyboardInterrupt  # the run's own Ctrl-C path: marked interrupted
+
+        if request_id is not None:
+            _update(engine, request_id, started_at=utcnow(), finished_at=None, error=None)
+        try:
+            outcome = run_tournament(path, db_url=db_url, on_match=on_match, on_plan=progress)
+        except RunInterrupted:
+            # Not an Exception for the scheduler: a failed run would move the schedule on.
+            raise KeyboardInterrupt from None
+        except ArenaError as exc:
+            if request_id is not None:
+                error = clean_text(str(exc).replace(str(path), SENT_AS))
+                _update(engine, request_id, error=error, finished_at=utcnow())
+            raise
+        if request_id is not None:
+            _update(
+                engine,
+                request_id,
+                run=outcome.run,
+                played=outcome.planned,
+                planned=outcome.planned,
+                finished_at=utcnow(),
+            )
+        return outcome
+
+    done = run_scheduler(db_url=settings.db_url, once=True, max_runs=1, now=now, run=run)
+    return done[0] if done else None
+
+
+def place_for_ladders(engine: Engine, settings: Settings) -> list[str]:
+    """Placement matches for new submissions against every enabled scheduled ladder.
+
+    The worker calls this once an upload is accepted, so a newcomer is rated
+    before the ladder's next run (which places it too, if this was missed).
+    Returns one line per ladder that placed someone, or that could not place.
+    """
+    from tournaments.placement import place_new_submissions
+
+    with session_factory(engine)() as session:
+        ladders = session.execute(
+            select(m.Tournament.name, m.Schedule.source_path)
+            .join(m.Schedule, m.Schedule.tournament_id == m.Tournament.id)
+            .where(m.Schedule.enabled, m.Tournament.format == "ladder")
+            .order_by(m.Schedule.id)
+        ).all()
+    lines = []
+    for name, source_path in ladders:
+        try:
+            reports = place_new_submissions(settings.db_url, tournament_path=Path(source_path))
+        except ArenaError as exc:
+            lines.append(f"placement for '{name}' failed: {clean_text(str(exc))}")
+            continue
+        for r in reports:
+            lines.append(
+                f"placement for '{name}': {r.agent} {r.version}: {r.status}, {r.games} games"
+            )
+    return lines

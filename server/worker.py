@@ -1,4 +1,4 @@
-"""The background worker: checks uploads in the sandbox and runs queued tournaments.
+"""The background worker: checks uploads, runs queued and scheduled tournaments, places.
 
 ``arena serve`` runs one in a thread beside the web app; ``arena worker`` runs
 one alone against the same database (``arena serve --no-worker`` then leaves
@@ -6,7 +6,12 @@ the work to it). Run one worker per database: two would both check the same
 upload. The worker keeps no state of its own: every job is a row, so a worker
 that stops mid-job (Ctrl-C, a crash) leaves an upload ``checking`` (checked
 again: submitting is idempotent) or a tournament ``interrupted`` (its run
-resumes).
+resumes); a scheduled run stopped mid-way leaves its schedule due, and resumes.
+
+One step does one job, in this order: an upload to check (then, if it was
+accepted, placement matches for it against every scheduled ladder), a queued
+or interrupted tournament request, a due schedule. The worker replaces
+``arena scheduler run``: run one or the other against a database, not both.
 """
 
 from __future__ import annotations
@@ -14,25 +19,35 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import Engine, update
 
 from arena.storage import session_factory
-from arena.storage.accounts import INTERRUPTED, RUNNING, TournamentRequest
+from arena.storage.accounts import ACCEPTED, INTERRUPTED, RUNNING, TournamentRequest
+from arena.storage.models import utcnow
 from server.settings import Settings
 from server.submissions import check_submission, next_to_check
-from server.tournament_queue import next_to_run, run_request
+from server.tournament_queue import next_to_run, place_for_ladders, run_due_schedule, run_request
 
 log = logging.getLogger("arena.server")
 
 
 class Worker:
-    """One job at a time, uploads before tournaments (a student waits on a check)."""
+    """One job at a time, uploads before tournaments (a student waits on a check).
+
+    ``clock`` is naive UTC (as the schema's times): when schedules are due.
+    """
 
     def __init__(
-        self, engine: Engine, settings: Settings, *, say: Callable[[str], None] | None = None
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        say: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.engine, self.settings = engine, settings
+        self.engine, self.settings, self.clock = engine, settings, clock
         self.stopping = threading.Event()
         self.say = say or (lambda line: log.info(line))
         self._thread: threading.Thread | None = None
@@ -53,6 +68,9 @@ class Worker:
             view = check_submission(self.engine, self.settings, sub_id)
             what = f"{view.agent} {view.version}" if view.agent else view.filename
             self.say(f"submission {view.id} ({what}) from {view.user}: {view.status}")
+            if view.status == ACCEPTED:
+                for line in place_for_ladders(self.engine, self.settings):
+                    self.say(line)
             return True
         request_id = next_to_run(self.engine)
         if request_id is not None:
@@ -63,6 +81,24 @@ class Worker:
                 f"tournament '{done.name}' (request {done.id}): {done.status}, "
                 f"{done.played}/{done.planned} stored" + (f": {done.error}" if done.error else "")
             )
+            return True
+        try:
+            ran = run_due_schedule(
+                self.engine, self.settings, should_stop=self.stopping.is_set, now=self.clock
+            )
+        except KeyboardInterrupt:
+            if not self.stopping.is_set():
+                raise  # a real Ctrl-C: the caller stops too
+            self.say("scheduled run stopped; it resumes when the worker starts again")
+            return True
+        if ran is not None:
+            outcome = f"run {ran.run}, {ran.played} played" if ran.ok else f"failed: {ran.error}"
+            self.say(
+                f"scheduled tournament '{ran.tournament}': {outcome}; "
+                f"next run at {ran.next_run_at:%Y-%m-%d %H:%M} UTC"
+            )
+            if ran.placement_error:
+                self.say(f"placement for '{ran.tournament}' failed: {ran.placement_error}")
             return True
         return False
 
