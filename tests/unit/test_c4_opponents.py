@@ -22,13 +22,18 @@ from arena.series import play_series, summarize
 from arena.sources import resolve_agent
 
 
-def c4_obs(own: list[tuple[int, int]], opp: list[tuple[int, int]]) -> np.ndarray:
-    """A (6, 7, 2) observation from (row, col) cells; row 0 is the top."""
-    obs = np.zeros((6, 7, 2), dtype=np.int8)
-    for r, c in own:
-        obs[r, c, 0] = 1
-    for r, c in opp:
-        obs[r, c, 1] = 1
+def drawn(*rows: str) -> np.ndarray:
+    """The observation of a board drawn as text: ``x`` the mover, ``o`` the opponent.
+
+    Rows are given top to bottom and stand on the bottom row (fewer than the
+    board's rows leave the top empty): ``drawn("xxx.o..")`` is the bottom row.
+    """
+    height, width = (6, 7) if len(rows[0]) == 7 else (3, 3)
+    obs = np.zeros((height, width, 2), dtype=np.int8)
+    for r, line in enumerate(rows, start=height - len(rows)):
+        for c, ch in enumerate(line):
+            if ch in "xo":
+                obs[r, c, "xo".index(ch)] = 1
     return obs
 
 
@@ -92,7 +97,7 @@ def random_positions(n: int, seed: int) -> list[np.ndarray]:
 
 def test_evaluation_of_an_open_three_by_hand() -> None:
     # Own: bottom row, columns 1-3. Opponent: column 4, two high.
-    obs = c4_obs(own=[(5, 1), (5, 2), (5, 3)], opp=[(5, 4), (4, 4)])
+    obs = drawn("....o..", ".xxxo..")
     own, opp = c4.from_observation(obs)
     # Own: one centre piece (column 3); one open three, the window of columns
     # 0-3 on the bottom row (the other three windows through it hold (5, 4));
@@ -106,7 +111,7 @@ def test_evaluation_of_an_open_three_by_hand() -> None:
 
 def test_evaluation_counts_twos_and_threes_by_hand() -> None:
     # Own: bottom row, columns 0-2; the opponent: the right corner.
-    own, opp = c4.from_observation(c4_obs(own=[(5, 0), (5, 1), (5, 2)], opp=[(5, 6)]))
+    own, opp = c4.from_observation(drawn("xxx...o"))
     # Windows of columns 0-3 (three) and 1-4 (two); 2-5 holds one piece; 3-6 is dead.
     assert c4.side_terms(own, opp) == (0, 1, 1)
     assert c4.evaluate(own, opp) == 5 + 2 == 7
@@ -143,7 +148,7 @@ def test_bitboards_follow_the_env() -> None:
 
 def test_heuristic_takes_a_win_over_a_block() -> None:
     # Own row 5 needs column 4; the opponent threatens column 6 vertically.
-    obs = c4_obs(own=[(5, 1), (5, 2), (5, 3)], opp=[(5, 0), (5, 6), (4, 6), (3, 6)])
+    obs = drawn("......o", "......o", "oxxx..o")
     assert HeuristicAgent("connect_four_v3").act(obs) == 4
 
 
@@ -175,16 +180,8 @@ def test_heuristic_plays_the_best_evaluated_move_centre_first() -> None:
 def test_heuristic_tictactoe_wins_blocks_and_scores() -> None:
     agent = HeuristicAgent("tictactoe_v3")
 
-    def ttt(own: list[int], opp: list[int]) -> np.ndarray:
-        obs = np.zeros((3, 3, 2), dtype=np.int8)
-        for a in own:
-            obs[a // 3, a % 3, 0] = 1
-        for a in opp:
-            obs[a // 3, a % 3, 1] = 1
-        return obs
-
-    assert agent.act(ttt([0, 1], [3, 4])) == 2  # win over block
-    assert agent.act(ttt([1], [4, 5])) == 3  # block the row 3-4-5
+    assert agent.act(drawn("xx.", "oo.", "...")) == 2  # win over block
+    assert agent.act(drawn(".x.", ".oo", "...")) == 3  # block the row 3-4-5
     assert agent.act(np.zeros((3, 3, 2), np.int8)) == 4  # the centre
     # By hand: the centre (2) and the four lines through it, one mark each (4 x 1).
     own = np.zeros(9, bool)
@@ -253,18 +250,18 @@ def test_negamax_finds_a_forced_win_in_two_that_heuristic_misses() -> None:
 
 def test_negamax_prefers_the_faster_win() -> None:
     # Columns 0 and 4 both win at once (row 5, columns 1-3 own): the central one is played.
-    obs = c4_obs(own=[(5, 1), (5, 2), (5, 3)], opp=[(4, 1), (4, 2), (4, 3)])
+    obs = drawn(".ooo...", ".xxx...")
     assert NegamaxAgent(4).act(obs) == 4
     own, opp = c4.from_observation(obs)
     assert negamax(own, opp, 4, -WIN - 1, WIN + 1, 0) == WIN - 1
     # A lost position: the opponent threatens two cells; the loss comes at ply 2.
-    lost = c4_obs(own=[(5, 0), (4, 0)], opp=[(5, 2), (5, 3), (5, 4)])
+    lost = drawn("x......", "x.ooo..")
     own, opp = c4.from_observation(lost)
     assert negamax(own, opp, 4, -WIN - 1, WIN + 1, 0) == -(WIN - 2)
 
 
 def test_negamax_respects_the_mask() -> None:
-    obs = c4_obs(own=[(5, 1), (5, 2), (5, 3)], opp=[(4, 1), (4, 2), (4, 3)])
+    obs = drawn(".ooo...", ".xxx...")
     mask = np.array([1, 1, 1, 1, 0, 1, 1], dtype=np.int8)
     assert NegamaxAgent(4).act(obs, action_mask=mask) == 0  # the other end of the three
 
