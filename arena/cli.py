@@ -20,6 +20,7 @@ from arena.console import (
     State,
     call,
     cell,
+    fail,
     out,
     print_json,
     show,
@@ -200,8 +201,37 @@ def _print_check(report: Any) -> None:
 def agent_submit_command(
     path: Annotated[Path, typer.Argument(help="Package folder, or a .zip / .tar.gz of one.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="ARENA_SERVER",
+            help="Upload to this arena serve (https://HOST) instead of the local store.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="ARENA_TOKEN",
+            help="Your token for --server (from the organiser's arena user add).",
+            show_default=False,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait", help="With --server: wait until the server has checked it."
+        ),
+    ] = True,
 ) -> None:
-    """Check a package, then store an immutable copy that tournaments name as name@version."""
+    """Check a package, then store an immutable copy that tournaments name as name@version.
+
+    With --server, upload it to an arena serve, which checks it in its sandbox.
+    """
+    if server is not None:
+        _submit_remote(server, token, path, wait=wait, as_json=as_json)
+        return
     from arena.packages import submit_package
 
     report = call(lambda: submit_package(path, db_url=State.db))
@@ -215,6 +245,28 @@ def agent_submit_command(
         write(f"submitted: {what} to {report.path}")
     else:
         write(f"already submitted: {what}")
+
+
+def _submit_remote(
+    server: str, token: str | None, path: Path, *, wait: bool, as_json: bool
+) -> None:
+    from arena.remote_submit import remote_verdict, submit_remote
+
+    if not token:
+        fail("--server needs --token TOKEN (or ARENA_TOKEN): ask the organiser for one")
+    if not as_json and wait:
+        write(f"uploading {path} to {server}; waiting for its check (Ctrl-C stops waiting)")
+    try:
+        state = call(lambda: submit_remote(server, token, path, wait=wait))
+    except KeyboardInterrupt:
+        write("stopped waiting; the server goes on checking it")
+        raise typer.Exit(130) from None
+    if as_json:
+        print_json(state)
+    else:
+        write(remote_verdict(state))
+    if state.get("status") == "refused":
+        raise typer.Exit(1)
 
 
 @agent_app.command("list")

@@ -3,6 +3,7 @@ the size limits (while streaming), the rate limit, and the CLI client."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -204,22 +205,33 @@ def test_a_submission_is_its_uploaders_and_the_organisers(site: Site, tmp_path: 
     assert site.client.get("/api/submissions/1").status_code == 401
 
 
-def test_the_cli_client_uploads_to_a_running_server(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def _serving(site: Site) -> Iterator[str]:
+    """The site's app on a real uvicorn on 127.0.0.1 (a free port); yields its URL."""
     import uvicorn
 
-    from server.client import submit_remote
-    from server.worker import Worker
-
-    site = make_site(tmp_path, poll_s=0.1)
-    app = site.client.app
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+    server = uvicorn.Server(
+        uvicorn.Config(site.client.app, host="127.0.0.1", port=0, log_level="error")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         while not server.started:
             threading.Event().wait(0.05)
         port = server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_the_cli_client_uploads_to_a_running_server(tmp_path: Path) -> None:
+    from arena.errors import ArenaError
+    from arena.remote_submit import submit_remote
+    from server.worker import Worker
+
+    site = make_site(tmp_path, poll_s=0.1)
+    with _serving(site) as url:
         state = submit_remote(url, site.tokens["ada"], EXAMPLE_C4, wait=False)
         assert (state["status"], state["agent"], state["version"]) == (
             "checking",
@@ -236,10 +248,56 @@ def test_the_cli_client_uploads_to_a_running_server(tmp_path: Path) -> None:
         finally:
             worker.stop()
         assert (done["status"], done["reason"][:18]) == ("accepted", "already submitted:")
-        from arena.errors import ArenaError
-
         with pytest.raises(ArenaError, match=r"upload refused \(401\): the token is unknown"):
             submit_remote(url, "not-a-token", EXAMPLE_C4, wait=False)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+
+
+def test_arena_agent_submit_with_server_and_token(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from arena.cli import app
+    from server.worker import Worker
+
+    site = make_site(tmp_path, poll_s=0.1)
+    runner = CliRunner()
+    with _serving(site) as url:
+        sent = runner.invoke(
+            app,
+            ["agent", "submit", str(EXAMPLE_C4), "--server", url, "--no-wait"],
+            env={"ARENA_TOKEN": site.tokens["ada"], "COLUMNS": "80"},
+        )
+        assert sent.exit_code == 0, sent.output
+        assert sent.output.strip().startswith("checking: c4-heuristic 1.0.0 (submission 1)")
+        site.work()
+        worker = Worker(site.engine, site.settings)  # checks the waited-for upload
+        worker.start()
+        try:
+            waited = runner.invoke(
+                app,
+                [
+                    "agent",
+                    "submit",
+                    str(EXAMPLE_C4),
+                    "--server",
+                    url,
+                    "--token",
+                    site.tokens["ada"],
+                ],
+            )
+        finally:
+            worker.stop()
+        assert waited.exit_code == 0, waited.output
+        assert "accepted: c4-heuristic 1.0.0 (submission 2)" in waited.output
+        taken = runner.invoke(
+            app,
+            ["agent", "submit", str(EXAMPLE_C4), "--server", url, "--token", site.tokens["bob"]],
+        )
+        assert taken.exit_code == 1
+        assert "refused: c4-heuristic 1.0.0 (submission 3)" in taken.output
+        no_token = runner.invoke(
+            app, ["agent", "submit", str(EXAMPLE_C4), "--server", url], env={"ARENA_TOKEN": ""}
+        )
+        assert no_token.exit_code == 1
+        assert "--server needs --token TOKEN (or ARENA_TOKEN)" in no_token.output
+    # Nothing was stored in the local package store: the upload went to the server.
+    assert not (tmp_path / "home" / "packages").exists()

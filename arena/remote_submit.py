@@ -1,9 +1,11 @@
 """Uploading a package to an ``arena serve`` from the command line (stdlib only).
 
 ``submit_remote`` is what ``arena agent submit --server URL --token TOKEN PATH``
-calls: it packs a folder into a .tar.gz (an archive is sent as it is), posts it
+calls. It packs a folder into a .tar.gz (an archive is sent as it is), posts it
 to ``/api/agents`` and, with ``wait``, polls ``/api/submissions/ID`` until the
-worker has checked it.
+worker has checked it. It lives in ``arena/`` because the CLI may not import
+``server/``, and it needs only the standard library, so a student's machine
+needs no server extra.
 """
 
 from __future__ import annotations
@@ -128,3 +130,18 @@ def submit_remote(
         if not wait or state.get("status") != CHECKING or time.monotonic() > deadline:
             return state
         time.sleep(poll_s)
+
+
+def remote_verdict(state: dict[str, Any]) -> str:
+    """One line for a submission's state, as ``arena agent submit --server`` prints it."""
+    what = f"{state.get('agent') or '?'} {state.get('version') or ''}".strip()
+    number = state.get("submission", "?")
+    status = state.get("status")
+    if status == "accepted":
+        return f"accepted: {what} (submission {number})"
+    if status == "refused":
+        return f"refused: {what} (submission {number}): {state.get('reason') or 'no reason given'}"
+    return (
+        f"checking: {what} (submission {number}); see it with "
+        f"GET /api/submissions/{number} or on the server's /submit page"
+    )
