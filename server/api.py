@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from arena.catalogue import env_catalogue
 from arena.errors import ArenaError
 from server.access import app_state, require_bearer, viewer
+from server.cache import cached_leaderboard
 from server.events import Cursor, events_since, start_cursor
 from server.queries import match_list
 from server.sessions import same_secret
@@ -35,7 +36,6 @@ from server.views import (
     match_detail,
     match_logs,
 )
-from tournaments.leaderboard import leaderboard
 
 router = APIRouter(prefix="/api")
 HEARTBEAT_S = 15.0
@@ -54,9 +54,12 @@ def leaderboard_rows(
     tournament: str | None = None,
     role: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of ``arena leaderboard --json`` (the same library function)."""
+    """The rows of ``arena leaderboard --json`` (the same library function, kept while
+    no match is recorded: server/cache.py)."""
     try:
-        rows = leaderboard(app_state(request).engine, env_id=env, tournament=tournament, role=role)
+        rows = cached_leaderboard(
+            app_state(request).engine, env_id=env, tournament=tournament, role=role
+        )
     except ArenaError as exc:
         raise HTTPException(400, str(exc)) from None
     return [r.to_dict() for r in rows]

@@ -23,6 +23,7 @@ from arena.registry import env_specs
 from arena.textsafe import clean_text
 from server.access import AppState, app_state, client_key, signed_in, visible_agents
 from server.api import store_upload
+from server.cache import cached_leaderboard
 from server.plots import agent_plots
 from server.queries import agent_rows, match_list
 from server.sessions import (
@@ -110,7 +111,7 @@ def _person_vs_machine(rows: list[LeaderboardRow]) -> dict[str, LeaderboardRow] 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
     state = app_state(request)
-    boards = _by_env(leaderboard(state.engine))
+    boards = _by_env(cached_leaderboard(state.engine))
     envs = [
         {
             "env": env,

@@ -10,7 +10,6 @@ or the playwright package (CI installs both).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.e2e.live_server import LiveServer, add_user, fresh_pg_database, start_server, stop_server
+from tests.e2e.live_server import (
+    LiveServer,
+    add_user,
+    fresh_pg_database,
+    start_server,
+    stop_server,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without these chromium keeps calling home (updates, sync, QUIC probes) on a closed network.
@@ -130,35 +135,3 @@ def sign_in(page: Any, token: str) -> None:
     page.fill("input[name=token]", token)
     page.click("form.login button[type=submit]")
     page.wait_for_url("**/submit")
-
-
-FIRST_LEGAL = """\
-class Agent:
-    def reset(self, *, seed=None):
-        pass
-
-    def act(self, observation, *, action_mask=None):
-        return next(cell for cell, legal in enumerate(action_mask) if legal)
-
-
-def make_agent(ctx):
-    return Agent()
-"""
-
-
-def package_archive(tmp: Path, name: str) -> Path:
-    """A tiny tic-tac-toe package ``name`` (plays the first legal cell), as the .tar.gz
-    a person would upload (docs/agent-protocol.md)."""
-    from tests.server.server_helpers import tar_gz
-
-    folder = tmp / f"pkg-{name}"
-    folder.mkdir()
-    (folder / "agent.toml").write_text(
-        f'[agent]\nname = "{name}"\nversion = "1.0.0"\nentry = "first:make_agent"\n'
-        'envs = ["tictactoe_v3"]\nkind = "scripted"\n'
-    )
-    (folder / "first.py").write_text(FIRST_LEGAL)
-    archive = tmp / f"{name}.tar.gz"
-    archive.write_bytes(tar_gz(folder, top=name))
-    shutil.rmtree(folder)
-    return archive

@@ -6,11 +6,13 @@ never see each other's rows; PostgreSQL runs get a fresh database, dropped after
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -118,3 +120,37 @@ def fresh_pg_database(admin_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+FIRST_LEGAL = """\
+class Agent:
+    def reset(self, *, seed=None):
+        pass
+
+    def act(self, observation, *, action_mask=None):
+        return next(cell for cell, legal in enumerate(action_mask) if legal)
+
+
+def make_agent(ctx):
+    return Agent()
+"""
+
+
+def package_archive(tmp: Path, name: str, version: str = "1.0.0") -> Path:
+    """A tiny tic-tac-toe package ``name`` (plays the first legal cell) as the .tar.gz a
+    person would upload, its files under ``name/`` (docs/agent-protocol.md)."""
+    files = {
+        "agent.toml": (
+            f'[agent]\nname = "{name}"\nversion = "{version}"\nentry = "first:make_agent"\n'
+            'envs = ["tictactoe_v3"]\nkind = "scripted"\n'
+        ),
+        "first.py": FIRST_LEGAL,
+    }
+    archive = tmp / f"{name}-{version}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for member, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}/{member}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import E2ESite, package_archive, sign_in
+from tests.e2e.conftest import E2ESite, sign_in
+from tests.e2e.live_server import package_archive
 
 expect: Any
 try:
@@ -56,7 +57,7 @@ def test_an_upload_through_the_form_is_accepted_and_reaches_the_live_leaderboard
     page.click("form.upload button[type=submit]")
     page.wait_for_url(re.compile(r"/submit\?sent=\d+$"))
     sent = page.locator("tr.sent")
-    expect(sent.locator("td").nth(1)).to_have_text("e2e-ttt.tar.gz")
+    expect(sent.locator("td").nth(1)).to_have_text("e2e-ttt-1.0.0.tar.gz")
     # The worker checks it in the sandbox; the live page swaps the row's status in.
     status = sent.locator("td").nth(3)
     expect(status).not_to_have_text("checking", timeout=WORK_TIMEOUT_MS)
