@@ -39,6 +39,7 @@ from server.uploads import UploadError
 from server.users import new_secret, user_by_token
 from server.views import NotFound, match_detail, match_logs
 from tournaments.leaderboard import LeaderboardRow, leaderboard
+from tournaments.report.data import human_vs_ai_table
 
 router = APIRouter()
 TEMPLATES = Path(__file__).parent / "templates"
@@ -121,7 +122,15 @@ def home(request: Request) -> HTMLResponse:
         }
         for env, rows in sorted(boards.items())
     ]
-    return render(request, "home.html", session=signed_in(request), envs=envs, live=LIVE_ALL)
+    versus = human_vs_ai_table(state.engine, [r for rows in boards.values() for r in rows])
+    return render(
+        request,
+        "home.html",
+        session=signed_in(request),
+        envs=envs,
+        versus=[v for v in versus if v.top_human is not None or v.top_machine is not None],
+        live=LIVE_ALL,
+    )
 
 
 @router.get("/envs/{env_id}", response_class=HTMLResponse)

@@ -58,6 +58,14 @@ def test_home_shows_each_envs_leaderboard_and_person_vs_machine(site: Site) -> N
     html = site.client.get("/").text
     assert "Best person" in html and "the machine leads" in html
     assert '<span class="tag">person</span>' in html
+    # The Human vs AI table: one row per game, the person's and the machine's scores apart.
+    table = html.split('<section class="versus-table">', 1)[1].split("</section>", 1)[0]
+    row = table.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    cells = [c.split("</td>", 1)[0] for c in row.split("<td")[1:]]
+    assert 'connect_four_v3</a>' in cells[0]
+    assert "<small>random</small>" in cells[1]  # the best person, by name
+    assert cells[3].endswith(">Machine")  # one-ply beat the person
+    assert "one-ply" in cells[4]
 
 
 def test_the_match_page_steps_through_the_text_frames(site: Site) -> None:
