@@ -57,6 +57,14 @@ class Settings:
     session_days: float = 7.0
     #: How often the worker and the event stream look for new work and rows.
     poll_s: float = 1.0
+    #: Browser play: a game whose person makes no move for this long is forfeited
+    #: (reason ``timeout``) and recorded.
+    game_idle_s: float = 600.0
+    #: Browser play: games one person may have running at once, and in all.
+    games_per_user: int = 2
+    games_total: int = 20
+    #: Browser play: how long a finished game stays readable (``GET /api/games/ID``).
+    game_keep_s: float = 3600.0
 
     @property
     def folder(self) -> Path:

@@ -1,0 +1,432 @@
+"""Games people play in the browser, each on a thread of its own.
+
+A game's thread runs the loop that ``arena play`` runs
+(:func:`arena.human.play_series`, one game). The person's seat is a
+:class:`BrowserSeat`: its ``act`` publishes the position and waits for the move
+that an HTTP request hands over (:meth:`WebGame.move`). The opponent runs where
+any match would run it (a package in the sandbox), and the finished game is
+stored and rated with the person as an agent of kind ``human``.
+
+- A person who makes no move for ``Settings.game_idle_s`` forfeits (reason
+  ``timeout``); the game is recorded like any other.
+- A server shutdown (:meth:`Games.close`) ends every running game unrecorded
+  (it is nobody's fault), closes the opponents and joins the threads.
+- ``Settings.games_per_user`` and ``games_total`` cap the running games.
+
+Games live in memory only: a restart forgets unfinished ones (they are not
+recorded) and finished ones stay readable for ``Settings.game_keep_s``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from time import monotonic
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from arena.errors import ArenaError
+from arena.faults import AgentFault
+from arena.human import GameRecord, PlaySetup, check_name, play_series, prepare_play
+from arena.limits import Limits
+from arena.protocol import AgentContext
+from arena.result import MatchResult
+from arena.textsafe import clean_text
+from server.settings import Settings
+from server.users import UserInfo
+
+log = logging.getLogger("arena.server")
+
+Seat = Literal["first", "second"]
+#: How long a request waits for the opponent's reply (or a new game's first
+#: position) beyond the opponent's own limits, before it answers with the
+#: position as it stands (``to_move`` is then the opponent; poll ``GET``).
+REPLY_MARGIN_S = 10.0
+PERSON_SUFFIX = " human"
+#: Opponents are never paths (:func:`opponent_text`); a relative name is resolved
+#: against this folder, which does not exist, so it cannot find one in the server's
+#: working directory either.
+NOWHERE = Path("/nonexistent/arena-opponents-are-never-paths")
+
+
+class GameError(Exception):
+    """A request the game refuses: ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class ServerStopped(Exception):
+    """The server shut down while the person was to move: the game ends unrecorded."""
+
+
+def person_name(user: UserInfo, engine: Engine) -> str:
+    """The agent name a user plays under: their user name, kind ``human``.
+
+    When that name is a built-in's or a stored machine agent's (the user's own
+    upload called the same, say), the person plays as ``NAME human``: a space
+    is never in a package's or a user's name, so no upload can take it.
+
+    Raises:
+        ArenaError: neither name can be a person's (too long with the suffix).
+    """
+    try:
+        check_name(user.name, engine)
+        return user.name
+    except ArenaError:
+        fallback = user.name + PERSON_SUFFIX
+        check_name(fallback, engine)
+        return fallback
+
+
+def opponent_text(opponent: str) -> str:
+    """The opponent as typed, refused when it could name a file on the server.
+
+    Raises:
+        GameError: 400 for anything but a built-in or a submitted ``name[@version]``.
+    """
+    text = opponent.strip()
+    if not text or any(c in text for c in "/\\") or text.startswith((".", "~")):
+        raise GameError(
+            400, f"opponent '{opponent}': name a built-in or a submitted agent (name[@version])"
+        )
+    return text
+
+
+class BrowserSeat:
+    """The person's seat as a host: ``act`` waits for the browser's move."""
+
+    def __init__(self, game: WebGame) -> None:
+        self.game = game
+
+    def load(self) -> None:
+        pass
+
+    def start_match(self, contexts: Sequence[AgentContext]) -> None:
+        pass
+
+    def act(self, seat: str, observation: Any, mask: Any, timeout_s: float) -> Any:
+        # timeout_s is the opponent's kind of limit; a person has game_idle_s instead.
+        return self.game.wait_for_move(seat, mask)
+
+    def end_match(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+class WebGame:
+    """One game of one person: the state its requests read, and the thread that plays it."""
+
+    def __init__(
+        self,
+        game_id: int,
+        user: UserInfo,
+        setup: PlaySetup,
+        seat: Seat,
+        engine: Engine,
+        settings: Settings,
+        limits: Limits,
+    ) -> None:
+        self.id = game_id
+        self.user_id = user.id
+        self.setup = setup
+        self.seat_choice = seat
+        self.engine, self.settings, self.limits = engine, settings, limits
+        side = 0 if seat == "first" else 1
+        self.your_seat = setup.spec.sides[side].seats[0]
+        self._their_seat = setup.spec.sides[1 - side].seats[0]
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._version = 0  # bumped on every change of what a request sees
+        self._waiting = False  # the person is to move
+        self._pending: int | None = None  # the move handed over, not yet taken
+        self.to_move: str | None = None
+        self.legal: list[tuple[int, str]] = []
+        self.text: str | None = None
+        self.board: dict[str, Any] | None = None
+        self.opponent_move: str | None = None
+        self.done = False
+        self.record: GameRecord | None = None
+        self.error: str | None = None
+        self.finished_at: float | None = None
+        self.thread = threading.Thread(target=self._run, name=f"arena-game-{game_id}", daemon=True)
+
+    # --- the game's thread -------------------------------------------------
+
+    def _render(self) -> None:
+        """Read the position off the env (in the game's thread: the env is still)."""
+        spec, env = self.setup.spec, self.setup.env
+        self.text = None if spec.render_text is None else clean_text(spec.render_text(env))
+        self.board = None if spec.render_board is None else spec.render_board(env)
+
+    def wait_for_move(self, seat: str, mask: Any) -> int:
+        """Publish the position with the seat's legal moves; wait for the person's move.
+
+        Raises:
+            AgentFault: ``timeout`` after ``game_idle_s`` without a move.
+            ServerStopped: the server shuts down.
+        """
+        notation = self.setup.spec.notation
+        assert notation is not None
+        legal = notation.legal(self.setup.env, seat, mask)
+        with self._cond:
+            self._render()
+            self.to_move, self.legal = seat, legal
+            self._waiting, self._pending = True, None
+            self._version += 1
+            self._cond.notify_all()
+            deadline = monotonic() + self.settings.game_idle_s
+            try:
+                while self._pending is None:
+                    if self._stopping:
+                        raise ServerStopped
+                    left = deadline - monotonic()
+                    if left <= 0:
+                        idle = self.settings.game_idle_s
+                        raise AgentFault(
+                            "timeout", f"the player made no move for {idle:g} s", seat=seat
+                        )
+                    self._cond.wait(left)
+                action: int = self._pending
+            finally:
+                self._waiting, self._pending, self.legal = False, None, []
+                self.to_move = self._their_seat
+                self._version += 1
+                self._cond.notify_all()
+        return action
+
+    def _told(self, seat: str, move: str) -> None:
+        with self._cond:
+            self.opponent_move = clean_text(move)
+
+    def _ended(self, record: GameRecord, _result: MatchResult) -> bool:
+        with self._cond:
+            self._render()
+            self.record = record
+        return False  # one game per WebGame
+
+    def _run(self) -> None:
+        try:
+            play_series(
+                self.setup,
+                BrowserSeat(self),
+                self.engine,
+                tell=self._told,
+                games=1,
+                seat=self.seat_choice,
+                seed=secrets.randbits(31),
+                limits=self.limits,
+                after_game=self._ended,
+            )
+        except ServerStopped:
+            self.error = "the server stopped; this game was not recorded"
+        except ArenaError as exc:  # the opponent's package failed to import
+            self.error = clean_text(str(exc))
+        except Exception as exc:
+            log.exception("game %s failed", self.id)
+            self.error = f"the game failed ({type(exc).__name__}); it was not recorded"
+        finally:
+            with self._cond:
+                self.done, self._waiting, self.to_move, self.legal = True, False, None, []
+                self.finished_at = monotonic()
+                self._version += 1
+                self._cond.notify_all()
+
+    # --- what requests call ------------------------------------------------
+
+    def _wait_for_turn(self, after: int, timeout_s: float) -> None:
+        """Wait (holding the lock) until the person is to move again, or the game is over."""
+        deadline = monotonic() + timeout_s
+        while not (self.done or (self._waiting and self._version > after)):
+            left = deadline - monotonic()
+            if left <= 0:
+                return
+            self._cond.wait(left)
+
+    def reply_wait_s(self) -> float:
+        """How long the opponent may take to move (or to start), plus a margin."""
+        limits = self.limits
+        return limits.init_timeout_s + limits.move_timeout_s + limits.time_bank_s + REPLY_MARGIN_S
+
+    def first_position(self) -> dict[str, Any]:
+        """Start the thread; the state once the person is to move (or the game is over)."""
+        with self._cond:
+            self.thread.start()
+            self._wait_for_turn(0, self.reply_wait_s())
+            return self.view()
+
+    def move(self, user: UserInfo, action: int) -> dict[str, Any]:
+        """Hand the person's move to the game; the state after the opponent's reply.
+
+        Raises:
+            GameError: 403 someone else's game, 409 over or not the person's turn,
+                400 an illegal action.
+        """
+        with self._cond:
+            if user.id != self.user_id:
+                raise GameError(403, f"game {self.id} is not yours")
+            if self.done:
+                raise GameError(409, f"game {self.id} is over")
+            if not self._waiting or self._pending is not None:
+                raise GameError(409, "the opponent is to move; wait for its move")
+            legal = [a for a, _ in self.legal]
+            if action not in legal:
+                shown = ", ".join(str(a) for a in legal)
+                raise GameError(400, f"action {action} is not legal here (legal: {shown})")
+            self._pending = action
+            before = self._version
+            self._cond.notify_all()
+            self._wait_for_turn(before, self.reply_wait_s())
+            return self.view()
+
+    def view(self) -> dict[str, Any]:
+        """The state a request answers with (JSON-ready)."""
+        with self._cond:
+            record = self.record
+            return {
+                "id": self.id,
+                "env": self.setup.spec.env_id,
+                "opponent": clean_text(self.setup.rival.label),
+                "player": self.setup.name,
+                "your_seat": self.your_seat,
+                "to_move": self.to_move,
+                "legal": [a for a, _ in self.legal],
+                "legal_names": [[a, clean_text(name)] for a, name in self.legal],
+                "text": self.text,
+                "board": self.board,
+                "opponent_move": self.opponent_move,
+                "done": self.done,
+                "result": None if record is None else record.outcome,
+                "match_id": None if record is None else record.match_id,
+                "forfeit": None if record is None else record.forfeit,
+                "opponent_forfeit": None if record is None else record.opponent_forfeit,
+                "error": self.error,
+                "idle_limit_s": self.settings.game_idle_s,
+            }
+
+    def stop(self) -> None:
+        """Ask the thread to end (the server is shutting down)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+
+class Games:
+    """Every browser game of one server, by id."""
+
+    def __init__(self, engine: Engine, settings: Settings, limits: Limits | None = None) -> None:
+        self.engine, self.settings = engine, settings
+        self.limits = limits or Limits()
+        self._games: dict[int, WebGame] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _prune(self) -> None:
+        now = monotonic()
+        keep = self.settings.game_keep_s
+        for game_id, game in list(self._games.items()):
+            if game.finished_at is not None and now - game.finished_at > keep:
+                del self._games[game_id]
+
+    def start(self, user: UserInfo, env_id: str, opponent: str, seat: Seat) -> dict[str, Any]:
+        """Start a game of ``user`` against ``opponent``; its state once the person is to move.
+
+        Raises:
+            GameError: 400 a bad env or opponent (the CLI's own message), 409 a
+                person's name that cannot be used, 429 too many running games,
+                503 the server is stopping.
+        """
+        text = opponent_text(opponent)
+        try:
+            name = person_name(user, self.engine)
+        except ArenaError as exc:
+            raise GameError(409, str(exc)) from None
+        with self._lock:
+            if self._closed:
+                raise GameError(503, "the server is stopping")
+            self._prune()
+            running = [g for g in self._games.values() if not g.done]
+            if sum(1 for g in running if g.user_id == user.id) >= self.settings.games_per_user:
+                raise GameError(
+                    429,
+                    f"at most {self.settings.games_per_user} running games each; "
+                    "finish one (or let it time out) first",
+                )
+            if len(running) >= self.settings.games_total:
+                raise GameError(429, "the server is busy with other games; try again later")
+            try:
+                setup = prepare_play(env_id, text, name, self.engine, base_dir=NOWHERE)
+            except ArenaError as exc:
+                raise GameError(400, str(exc)) from None
+            game = WebGame(
+                next(self._ids), user, setup, seat, self.engine, self.settings, self.limits
+            )
+            self._games[game.id] = game
+        return game.first_position()
+
+    def get(self, game_id: int, user: UserInfo) -> WebGame:
+        """The game, for its player and the organisers.
+
+        Raises:
+            GameError: 404 no such game, 403 someone else's.
+        """
+        with self._lock:
+            game = self._games.get(game_id)
+        if game is None:
+            raise GameError(404, f"no game {game_id}")
+        if game.user_id != user.id and not user.organiser:
+            raise GameError(403, f"game {game_id} is not yours")
+        return game
+
+    def move(self, game_id: int, user: UserInfo, action: int) -> dict[str, Any]:
+        with self._lock:
+            game = self._games.get(game_id)
+        if game is None:
+            raise GameError(404, f"no game {game_id}")
+        return game.move(user, action)
+
+    def close(self) -> None:
+        """End every running game unrecorded, close the opponents, join the threads."""
+        with self._lock:
+            self._closed = True
+            games = list(self._games.values())
+        for game in games:
+            game.stop()
+        for game in games:
+            if game.thread.is_alive():
+                game.thread.join(game.reply_wait_s())
+
+
+def opponents_for(engine: Engine, env_id: str) -> list[str]:
+    """Who a person can play on ``env_id``: the built-ins, then the accepted (stored) agents."""
+    from arena.registry import builtin_agents, get_env
+    from arena.sources import builtin_source, resolve_agent
+    from server.queries import agent_rows
+
+    role = get_env(env_id).sides[0].role
+    builtins = builtin_agents()
+    found = [
+        name
+        for name, agent in sorted(builtins.items())
+        if builtin_source(agent).supports(env_id) and builtin_source(agent).can_fill(role)
+    ]
+    for row in agent_rows(engine):
+        if row.kind == "human" or row.name in builtins:
+            continue
+        try:
+            opponent_text(row.name)
+            source = resolve_agent(row.name, base_dir=NOWHERE)
+        except (ArenaError, GameError):
+            continue  # not in this server's registry (played from a folder, say)
+        if source.supports(env_id) and source.can_fill(role):
+            found.append(row.name)
+    return found

@@ -1,0 +1,125 @@
+// /play/ENV: start a game against an agent, then play it by clicking the board.
+// The API calls carry the session's CSRF token in the X-CSRF-Token header.
+(function () {
+  "use strict";
+  var setup = document.getElementById("setup");
+  if (!setup) return;
+  var board = document.getElementById("board");
+  var status = document.getElementById("status");
+  var result = document.getElementById("result");
+  var textView = document.getElementById("text-view");
+  var startButton = document.getElementById("start");
+  var game = null;
+  var busy = false;
+
+  function call(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": setup.dataset.csrf },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) throw new Error(data.detail || response.statusText);
+        return data;
+      });
+    });
+  }
+
+  // Without a drawable board: the legal moves as buttons under the text position.
+  function drawButtons(state, onAction) {
+    var list = document.createElement("div");
+    list.className = "moves-list";
+    state.legal_names.forEach(function (pair) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "legal";
+      button.setAttribute("data-action", String(pair[0]));
+      button.textContent = pair[1];
+      button.addEventListener("click", function () { onAction(pair[0]); });
+      list.appendChild(button);
+    });
+    var pre = document.createElement("pre");
+    pre.textContent = state.text || "";
+    board.replaceChildren(pre, list);
+  }
+
+  function show(state) {
+    game = state;
+    var mine = !state.done && state.to_move === state.your_seat;
+    var options = { legal: mine ? state.legal : [], onAction: mine ? play : null };
+    var drawn = state.board && window.ArenaBoards && window.ArenaBoards.draw(board, state.board, options);
+    if (!drawn) drawButtons(mine ? state : Object.assign({}, state, { legal_names: [] }), play);
+    textView.querySelector("pre").textContent = state.text || "";
+    var last = state.opponent_move ? state.opponent + " played " + state.opponent_move + ". " : "";
+    if (state.error) {
+      status.textContent = state.error;
+    } else if (state.done) {
+      status.textContent = last + "Game over.";
+    } else if (mine) {
+      status.textContent = last + "Your move (you are " + state.your_seat + ").";
+    } else {
+      status.textContent = state.opponent + " is thinking…";
+      window.setTimeout(refresh, 1000);
+    }
+    if (state.done && state.result) showResult(state);
+    startButton.disabled = !state.done;
+  }
+
+  function showResult(state) {
+    result.replaceChildren();
+    var word = document.createElement("strong");
+    word.className = state.result;
+    word.textContent = state.result;
+    result.appendChild(word);
+    if (state.forfeit) result.appendChild(document.createTextNode(" (you forfeited: " + state.forfeit + ")"));
+    else if (state.opponent_forfeit) result.appendChild(document.createTextNode(" (the opponent forfeited: " + state.opponent_forfeit + ")"));
+    if (state.match_id !== null) {
+      result.appendChild(document.createTextNode(" · "));
+      var link = document.createElement("a");
+      link.href = "/matches/" + state.match_id;
+      link.textContent = "match #" + state.match_id;
+      result.appendChild(link);
+    }
+    result.hidden = false;
+  }
+
+  function fail(error) {
+    busy = false;
+    status.textContent = error.message;
+    startButton.disabled = !!(game && !game.done);
+  }
+
+  function refresh() {
+    if (!game || game.done) return;
+    call("GET", "/api/games/" + game.id).then(show, fail);
+  }
+
+  function play(action) {
+    if (busy || !game) return;
+    busy = true;
+    status.textContent = "…";
+    call("POST", "/api/games/" + game.id + "/moves", { action: action }).then(function (state) {
+      busy = false;
+      show(state);
+    }, fail);
+  }
+
+  setup.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    startButton.disabled = true;
+    result.hidden = true;
+    status.textContent = "Starting…";
+    var body = {
+      env: setup.dataset.env,
+      opponent: document.getElementById("opponent").value,
+      seat: document.getElementById("seat").value
+    };
+    call("POST", "/api/games", body).then(function (state) {
+      busy = false;
+      show(state);
+    }, fail);
+  });
+})();

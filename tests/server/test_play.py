@@ -1,0 +1,242 @@
+"""Browser play (issue 15): a whole game through the API, stored and rated as a person;
+the errors (illegal move, someone else's game, a finished game, unknown opponent);
+the idle forfeit; a shutdown that ends a game unrecorded; the /play page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from arena.storage import models as m
+from arena.storage import session_factory
+from server.play_api import games_of
+from tests.server.server_helpers import Site, make_site
+from tournaments.leaderboard import leaderboard
+
+HOSTILE = "<script>alert(1)</script>"
+TTT = "tictactoe_v3"
+
+
+def _close(made: Site) -> None:
+    games_of(made.client.app).close()  # type: ignore[arg-type]
+    made.client.close()
+    made.engine.dispose()
+
+
+@pytest.fixture
+def play_site(tmp_path: Path) -> Iterator[Site]:
+    made = make_site(tmp_path)
+    yield made
+    _close(made)
+
+
+def _start(site: Site, user: str = "ada", **body: Any) -> Any:
+    return site.client.post(
+        "/api/games", headers=site.auth(user), json={"env": TTT, "opponent": "minimax", **body}
+    )
+
+
+def _move(site: Site, game_id: int, action: Any, user: str = "ada") -> Any:
+    return site.client.post(
+        f"/api/games/{game_id}/moves", headers=site.auth(user), json={"action": action}
+    )
+
+
+def _play_out(site: Site, state: dict[str, Any]) -> dict[str, Any]:
+    """Play the lowest legal cell until the game ends."""
+    while not state["done"]:
+        assert state["to_move"] == state["your_seat"] and state["legal"], state
+        answer = _move(site, state["id"], min(state["legal"]))
+        assert answer.status_code == 200, answer.text
+        state = answer.json()
+    return state
+
+
+def _person(site: Site, match_id: int) -> tuple[str, str, str, str | None]:
+    """The person's row of a stored match: agent name, kind, outcome, forfeit reason."""
+    with session_factory(site.engine)() as session:
+        row = session.execute(
+            select(m.Agent.name, m.Agent.kind, m.Participant.outcome, m.Participant.forfeit_reason)
+            .join(m.AgentVersion, m.AgentVersion.id == m.Participant.agent_version_id)
+            .join(m.Agent, m.Agent.id == m.AgentVersion.agent_id)
+            .where(m.Participant.match_id == match_id, m.Agent.kind == "human")
+        ).one()
+    return row[0], row[1], row[2], row[3]
+
+
+def test_a_whole_game_through_the_api_is_stored_and_rated_as_a_person(play_site: Site) -> None:
+    site = play_site
+    started = _start(site)
+    assert started.status_code == 201, started.text
+    state = started.json()
+    assert (state["your_seat"], state["to_move"], state["done"]) == ("player_1", "player_1", False)
+    assert state["legal"] == list(range(9)) and state["player"] == "ada"
+    assert state["board"]["kind"] == "tictactoe" and "|" in state["text"]
+    state = _play_out(site, state)
+    # minimax plays perfectly: the person cannot win.
+    assert state["result"] in ("loss", "draw") and state["error"] is None
+    match_id = state["match_id"]
+    assert _person(site, match_id) == ("ada", "human", state["result"], None)
+    shown = site.client.get(f"/api/games/{state['id']}", headers=site.auth("ada")).json()
+    assert shown["match_id"] == match_id and shown["done"]
+    rows = [r for r in leaderboard(site.engine, env_id=TTT) if r.agent == "ada"]
+    assert [(r.kind, r.games) for r in rows] == [("human", 1)]
+    assert rows[0].mu != 25.0  # rated against minimax in the same pool
+    assert "minimax" in {r.agent for r in leaderboard(site.engine, env_id=TTT)}
+
+
+def test_moving_second_the_opponent_opens_and_its_move_is_named(play_site: Site) -> None:
+    state = _start(play_site, seat="second").json()
+    assert (state["your_seat"], state["to_move"]) == ("player_2", "player_2")
+    assert state["opponent_move"] is not None and len(state["legal"]) == 8
+
+
+def test_errors_illegal_move_anothers_game_finished_game_unknown_opponent(
+    play_site: Site,
+) -> None:
+    site = play_site
+    state = _start(site, seat="second").json()
+    taken = next(a for a in range(9) if a not in state["legal"])
+    illegal = _move(site, state["id"], taken)
+    legal = ", ".join(str(a) for a in state["legal"])
+    assert illegal.status_code == 400
+    assert illegal.json()["detail"] == f"action {taken} is not legal here (legal: {legal})"
+    assert _move(site, state["id"], True).status_code == 422  # a bool is not an action
+    theirs = _move(site, state["id"], state["legal"][0], user="bob")
+    assert (
+        theirs.status_code == 403 and theirs.json()["detail"] == f"game {state['id']} is not yours"
+    )
+    peek = site.client.get(f"/api/games/{state['id']}", headers=site.auth("bob"))
+    assert peek.status_code == 403
+    assert (
+        site.client.get(f"/api/games/{state['id']}", headers=site.auth("prof")).status_code == 200
+    )
+    final = _play_out(site, state)
+    over = _move(site, final["id"], 0)
+    assert over.status_code == 409 and over.json()["detail"] == f"game {final['id']} is over"
+
+    unknown = _start(site, opponent="nobody")
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"].startswith("unknown agent 'nobody': not a built-in (")
+    path = _start(site, opponent="/etc")
+    assert path.status_code == 400 and "name a built-in or a submitted agent" in path.text
+    bad_env = _start(site, env="chess_v0")
+    assert bad_env.status_code == 400 and "chess_v0" in bad_env.json()["detail"]
+    unsupported = _start(site, opponent="tag-chaser")
+    assert unsupported.status_code == 400
+    assert unsupported.json()["detail"].startswith("agent 'tag-chaser' does not declare env")
+    assert (
+        site.client.post("/api/games", json={"env": TTT, "opponent": "random"}).status_code == 401
+    )
+
+
+def test_running_games_are_capped_per_person(tmp_path: Path) -> None:
+    site = make_site(tmp_path, games_per_user=1)
+    try:
+        assert _start(site).status_code == 201
+        again = _start(site)
+        assert again.status_code == 429 and "at most 1 running games each" in again.text
+        assert _start(site, user="bob").status_code == 201
+    finally:
+        _close(site)
+
+
+def test_an_idle_game_is_forfeited_and_recorded(tmp_path: Path) -> None:
+    site = make_site(tmp_path, game_idle_s=0.05)
+    try:
+        state = _start(site).json()
+        game = games_of(site.client.app).get(state["id"], _user(site, "ada"))  # type: ignore[arg-type]
+        game.thread.join(30)
+        state = site.client.get(f"/api/games/{state['id']}", headers=site.auth("ada")).json()
+        assert (state["done"], state["result"], state["forfeit"]) == (True, "loss", "timeout")
+        assert _person(site, state["match_id"]) == ("ada", "human", "loss", "timeout")
+        assert _move(site, state["id"], 0).status_code == 409
+    finally:
+        _close(site)
+
+
+def _user(site: Site, name: str) -> Any:
+    from server.users import user_by_token
+
+    return user_by_token(site.engine, site.tokens[name])
+
+
+def test_a_shutdown_ends_a_running_game_unrecorded_and_joins_it(play_site: Site) -> None:
+    site = play_site
+    state = _start(site).json()
+    games = games_of(site.client.app)  # type: ignore[arg-type]
+    game = games.get(state["id"], _user(site, "ada"))
+    games.close()
+    assert not game.thread.is_alive()
+    after = game.view()
+    assert after["done"] and after["match_id"] is None
+    assert after["error"] == "the server stopped; this game was not recorded"
+    with session_factory(site.engine)() as session:
+        assert session.scalars(select(m.Match.id)).all() == []
+    assert _start(site).status_code == 503
+
+
+def _login(site: Site, user: str) -> str:
+    """Sign in through the form; the session's CSRF token (from the play page)."""
+    page = site.client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    site.client.post("/login", data={"csrf": csrf.group(1), "token": site.tokens[user]})
+    play = site.client.get(f"/play/{TTT}")
+    token = re.search(r'data-csrf="([^"]+)"', play.text)
+    assert token is not None
+    return token.group(1)
+
+
+def test_the_play_page_needs_a_sign_in_and_the_api_its_csrf_header(play_site: Site) -> None:
+    site = play_site
+    out = site.client.get(f"/play/{TTT}", follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    csrf = _login(site, "ada")
+    page = site.client.get(f"/play/{TTT}")
+    assert page.status_code == 200
+    assert 'id="start"' in page.text and 'id="board"' in page.text and 'id="status"' in page.text
+    assert '<option value="minimax">minimax</option>' in page.text
+    assert "tag-chaser" not in page.text  # it does not play tic-tac-toe
+    assert '<script src="/static/play.js" defer></script>' in page.text
+    assert site.client.get("/static/play.js").status_code == 200
+    body = {"env": TTT, "opponent": "one-ply"}
+    forged = site.client.post("/api/games", json=body)
+    assert forged.status_code == 403 and "X-CSRF-Token" in forged.text
+    started = site.client.post("/api/games", json=body, headers={"X-CSRF-Token": csrf})
+    assert started.status_code == 201 and started.json()["player"] == "ada"
+    assert site.client.get("/play/rps_v1").status_code == 404
+    assert '<a href="/play">Play</a>' in site.client.get("/").text
+    env_page = site.client.get(f"/envs/{TTT}").text
+    assert f'<a href="/play/{TTT}">' in env_page
+    assert "/play/simple_tag_v3" not in site.client.get("/envs/simple_tag_v3").text
+    listing = site.client.get("/play").text
+    assert f'<a href="/play/{TTT}">' in listing and "/play/chess_v6" in listing
+
+
+def test_names_on_the_play_page_are_escaped(
+    play_site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import server.play_api
+
+    monkeypatch.setattr(server.play_api, "opponents_for", lambda _engine, _env: [HOSTILE])
+    _login(play_site, "ada")
+    html = play_site.client.get(f"/play/{TTT}").text
+    assert HOSTILE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_person_whose_name_is_taken_by_a_machine_plays_as_name_human(
+    play_site: Site,
+) -> None:
+    from server.users import add_user
+
+    token = add_user(play_site.engine, "minimax")[1]  # a user named like a built-in
+    play_site.tokens["minimax"] = token
+    state = _start(play_site, user="minimax").json()
+    assert state["player"] == "minimax human"
