@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -18,10 +19,19 @@ from arena.storage import models as m
 from arena.storage import session_factory
 from arena.storage.models import utcnow
 from server.worker import Worker
-from tests.server.server_helpers import Site, record_match
+from tests.server.server_helpers import Site, record_match, tar_gz
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+FIRST_LEGAL = (
+    '[agent]\nname = "ttt-first"\nversion = "1.0.0"\nentry = "first:make_agent"\n'
+    'envs = ["tictactoe_v3"]\nkind = "scripted"\n',
+    "class Agent:\n"
+    "    def reset(self, *, seed=None):\n        pass\n"
+    "    def act(self, observation, *, action_mask=None):\n"
+    "        return next(i for i, ok in enumerate(action_mask) if ok)\n"
+    "def make_agent(ctx):\n    return Agent()\n",
+)
 ENTRANTS = "".join(f'[[entrants]]\nagent = "{a}"\n' for a in ("random", "one-ply", "minimax"))
 
 
@@ -206,3 +216,53 @@ def test_reposting_a_schedule_replaces_the_older_request(site: Site) -> None:
         headers=site.auth("prof"),
     )
     assert bad.status_code == 400 and bad.json()["detail"].startswith("tournament.toml: ")
+
+
+def test_a_stopped_worker_leaves_the_schedule_due_and_the_next_resumes_the_run(
+    site: Site,
+) -> None:
+    toml = _toml("ttt-stopped", 'format = "round-robin"', '[schedule]\nevery = "24h"\n')
+    assert (
+        site.client.post("/api/tournaments", content=toml, headers=site.auth("prof")).status_code
+        == 202
+    )
+    stopping = Worker(site.engine, site.settings)
+    stopping.stopping.set()  # as after Ctrl-C: the run stops after its first match
+    assert stopping.step()
+    data = site.client.get("/api/tournaments/by-name/ttt-stopped").json()
+    assert [(r["status"], r["played"]) for r in data["runs"]] == [("interrupted", 1)]
+    assert data["schedule"]["last_run_at"] is None  # still due
+
+    assert site.work() == 1
+    data = site.client.get("/api/tournaments/by-name/ttt-stopped").json()
+    assert [(r["run"], r["status"], r["played"]) for r in data["runs"]] == [(1, "finished", 6)]
+    assert data["schedule"]["last_run_at"] is not None
+
+
+def test_an_accepted_upload_gets_placement_matches_against_a_scheduled_ladder(
+    site: Site, tmp_path: Path
+) -> None:
+    toml = (
+        '[tournament]\nname = "ttt-ladder"\nenv = "tictactoe_v3"\nformat = "ladder"\n'
+        'rounds = 1\ngames_per_pairing = 2\n[schedule]\nevery = "24h"\n'
+        '[[entrants]]\nagent = "random"\n[[entrants]]\nagent = "one-ply"\n'
+    )
+    assert (
+        site.client.post("/api/tournaments", content=toml, headers=site.auth("prof")).status_code
+        == 202
+    )
+    assert site.work() == 1  # the ladder's first run
+    folder = tmp_path / "ttt-first"  # plays the first legal cell: a sure loser, quickly placed
+    folder.mkdir()
+    (folder / "agent.toml").write_text(FIRST_LEGAL[0])
+    (folder / "first.py").write_text(FIRST_LEGAL[1])
+    sent = site.upload("ada", "ttt.tar.gz", tar_gz(folder))
+    assert sent.status_code == 202
+    assert site.work() == 1  # the check, then placement in the same step
+    assert site.submission("ada", sent.json()["submission"]).json()["status"] == "accepted"
+    placed = site.client.get("/api/matches?agent=ttt-first").json()
+    assert placed and all(x["tournament"] is None for x in placed)  # rated games, no run
+    opponents = {p["agent"] for x in placed for p in x["players"]} - {"ttt-first"}
+    assert opponents <= {"random", "one-ply"} and opponents
+    board = site.client.get("/api/leaderboard?env=tictactoe_v3").json()
+    assert [r["games"] for r in board if r["agent"] == "ttt-first"] == [len(placed)]
