@@ -59,6 +59,18 @@ def _text(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
+def test_a_queued_tournament_has_a_page_before_it_runs(site: Site) -> None:
+    toml = _toml("ttt-later", 'format = "round-robin"')
+    assert (
+        site.client.post("/api/tournaments", content=toml, headers=site.auth("prof")).status_code
+        == 202
+    )
+    data = site.client.get("/api/tournaments/by-name/ttt-later").json()
+    assert (data["status"], data["runs"], data["standings"]) == ("queued", [], [])
+    text = _text(site.client.get("/tournaments/ttt-later").text)
+    assert "queued" in text and "No rated matches yet." in text
+
+
 def test_round_robin_page_shows_progress_and_standings(site: Site) -> None:
     data = _run(site, "ttt-rr", 'format = "round-robin"')
     assert (data["status"], data["played"], data["planned"]) == ("finished", 6, 6)
