@@ -220,6 +220,19 @@ def upload_to_accepted(server: LiveServer, token: str, tmp: Path, uploads: int) 
 # --------------------------------------------------------------------------- report
 
 
+def shown_args() -> list[str]:
+    """This run's arguments, a database URL's password hidden, and its database name
+    (a fresh one per run) as DB."""
+    from sqlalchemy import make_url
+
+    args = sys.argv[1:]
+    for k, arg in enumerate(args[:-1]):
+        if arg == "--db":
+            url = make_url(args[k + 1]).set(database="DB")
+            args[k + 1] = url.render_as_string(hide_password=True)
+    return args
+
+
 def report(
     args: argparse.Namespace,
     info: dict[str, str],
@@ -253,7 +266,7 @@ def report(
     return "\n".join(
         [
             f"Date: {when}  ",
-            f"Command: `{shlex.join(['python', 'bench/server_load.py', *sys.argv[1:]])}`  ",
+            f"Command: `{shlex.join(['python', 'bench/server_load.py', *shown_args()])}`  ",
             f"Machine: `{info['uname']}`  ",
             f"CPU: {info['cpu']}, {info['cores']} cores; load average at start {info['load']}  ",
             f"Python {info['python']}, SQLAlchemy {info['sqlalchemy']}; database {database}  ",

@@ -1,13 +1,16 @@
 """server/cache.py: the home page and /api/leaderboard compute a leaderboard once per state
-of the stored results, and show a newly recorded match at the next request."""
+of the stored results, and show a newly recorded match at the next request; concurrent
+requests share a fingerprint query begun after they arrived."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 import server.cache
+from server.cache import SharedProbe
 from tests.server.server_helpers import Site, record_match
 
 
@@ -67,3 +70,33 @@ def test_errors_are_not_kept(site: Site, computed: list[dict[str, Any]]) -> None
             {"detail": "unknown env 'chess_v0' (see arena envs)"},
         )
     assert len(computed) == 2
+
+
+def test_a_shared_probe_never_answers_with_a_call_begun_before_its_caller() -> None:
+    calls: list[int] = []
+    first_running, release_first = threading.Event(), threading.Event()
+
+    def probe() -> int:
+        calls.append(len(calls) + 1)
+        if len(calls) == 1:
+            first_running.set()
+            assert release_first.wait(30)
+        return len(calls)
+
+    shared = SharedProbe(probe)
+    got: dict[str, int] = {}
+    first = threading.Thread(target=lambda: got.update(a=shared()))
+    first.start()
+    assert first_running.wait(30)
+    # These arrive while call 1 runs: they need a call that starts after them.
+    later = [threading.Thread(target=lambda k=k: got.update({k: shared()})) for k in "bc"]
+    for thread in later:
+        thread.start()
+    release_first.set()
+    for thread in [first, *later]:
+        thread.join(30)
+    assert got["a"] == 1
+    assert got["b"] >= 2 and got["c"] >= 2
+    assert len(calls) <= 3
+    # One at a time, each caller gets its own call.
+    assert [shared(), shared()] == [len(calls) - 1, len(calls)]
