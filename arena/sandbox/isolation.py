@@ -232,7 +232,10 @@ def worker_command(
     isolation: Isolation, worker_args: list[str], *, uid: int, package_dir: Path
 ) -> list[str]:
     """The command line that starts one worker (environment: :func:`worker_env`)."""
-    python = [sys.executable, "-m", "arena.sandbox.worker", *worker_args]
+    # Normalised, not resolved: a venv's python is a link that must keep its own path (the
+    # venv is found from it), but a path with ".." through a folder the sandbox does not
+    # mount (python started as ../.venv/bin/python from bench/) would not exist inside.
+    python = [os.path.normpath(sys.executable), "-m", "arena.sandbox.worker", *worker_args]
     if not isolation.namespaces or isolation.bwrap is None:
         return python
     setpriv = [

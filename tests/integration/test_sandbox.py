@@ -712,3 +712,24 @@ def test_worker_sees_only_its_own_root(tmp_path: Path) -> None:
     uid = int(text.split("UID=")[1].split()[0])
     assert uid >= 200_000
     assert "CAPS=0000000000000000" in text
+
+
+def test_a_python_started_through_a_dotted_path_still_runs_the_sandboxed_worker(
+    tmp_path: Path,
+) -> None:
+    # `cd bench && ../.venv/bin/python script.py` gives sys.executable a ".." through a
+    # folder the sandbox does not mount: the worker's command must use the normalised path.
+    (tmp_path / "sub").mkdir()
+    dotted = Path("..") / os.path.relpath(sys.executable, tmp_path)  # relative to sub/
+    assert (tmp_path / "sub" / dotted).exists()
+    package = Path(__file__).resolve().parents[2] / "examples" / "agents" / "c4-heuristic"
+    argv = ["arena", "match", "connect_four_v3", str(package), "random", "--games", "2",
+            "--seed", "3", "--no-record", "--json"]  # fmt: skip
+    script = f"import sys; from arena.cli import main; sys.argv = {argv!r}; main()"
+    done = subprocess.run(
+        [str(dotted), "-c", script], cwd=tmp_path / "sub", capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)["summary"]["c4-heuristic"]
+    assert (summary["wins"], summary["forfeits"]) == (2, {})  # not 2 forfeits: 'crash'
