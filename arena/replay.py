@@ -145,6 +145,8 @@ def rebuild(
     text: bool = True,
     board: bool = True,
     rgb: bool = False,
+    rgb_limit: int | None = None,
+    encode: Callable[[Any], Any] | None = None,
 ) -> Replay:
     """Play a stored match's action log again on a fresh (or given) env.
 
@@ -155,6 +157,10 @@ def rebuild(
         text: render text frames (when the env has a text renderer).
         board: render board views (when the env has a board renderer).
         rgb: collect ``rgb_array`` frames (the env must be built with that mode).
+        rgb_limit: with ``rgb``, render only the first this many frames (the
+            rest of the log still plays, for the text and the boards).
+        encode: with ``rgb``, turn each frame into what is kept (PNG bytes, say),
+            so a long match never holds all its raw frames at once.
 
     Raises:
         ArenaError: the log does not fit the env (another env version).
@@ -182,8 +188,9 @@ def rebuild(
                 view(env) if view is not None else None,
             )
         )
-        if rgb:
-            replay.frames.append(env.render())
+        if rgb and (rgb_limit is None or number < rgb_limit):
+            frame = env.render()
+            replay.frames.append(encode(frame) if encode is not None else frame)
         moves = []
 
     def logged(seat: str, obs: Any, mask: Any) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from arena.catalogue import env_catalogue
@@ -33,6 +33,7 @@ from server.views import (
     NotFound,
     agent_detail,
     agents_list,
+    frame_png,
     match_detail,
     match_logs,
 )
@@ -167,6 +168,17 @@ def match(request: Request, match_id: int) -> dict[str, Any]:
         return match_detail(app_state(request).engine, match_id, viewer(request))
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/matches/{match_id}/frames/{number}.png")
+def match_frame(request: Request, match_id: int, number: int) -> Response:
+    """The image of an MPE or Atari match after step ``number`` (0: the start)."""
+    try:
+        png = frame_png(app_state(request).engine, match_id, number)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    # A stored match never changes: the browser may keep its frames.
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/matches/{match_id}/logs")

@@ -6,15 +6,20 @@ the pages escape it again when they render it.
 
 from __future__ import annotations
 
+import io
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 
 from arena.errors import ArenaError
 from arena.logs import logs_of
 from arena.registry import env_specs
-from arena.replay import load_match, rebuild
+from arena.replay import MatchRecord, load_match, rebuild
+from arena.specs import EnvSpec
 from arena.textsafe import clean_text
 from server.access import visible_agents
 from server.queries import AgentRow, agent_rows, match_list
@@ -78,9 +83,17 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
     """``GET /api/matches/ID``: what a replay viewer needs.
 
     Env, version, kwargs and seed; the players (a forfeit's error text only to
-    the agent's owner and organisers); the action log; and, for envs with a text
-    renderer, the text frame after every step (``frames``), rebuilt by
-    :mod:`arena.replay`. ``replay_error`` says why there are no frames.
+    the agent's owner and organisers); the action log; and the position after
+    every step (``frames``), rebuilt by :mod:`arena.replay`: its text (envs
+    with a text renderer), its board view (``board``, envs with a board
+    renderer, see :mod:`envs.boards`) and, for MPE and Atari, the URL of its
+    PNG image (``image``; the first :data:`IMAGE_FRAME_CAP` steps only).
+    ``replay_error`` says why there are no frames.
+
+    Poker boards show every hand from the first step: the match is over, and
+    its seed and action log are public, so the cards are no secret any more
+    (the text frames keep :mod:`envs.render`'s rule: the seat to move only).
+    Chess boards carry no ``moves`` map (see :func:`replay_boards`).
 
     Raises:
         NotFound: no match has this id.
@@ -92,6 +105,7 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
     private = visible_agents(engine, viewer, {p.agent for p in record.players})
     frames: list[dict[str, Any]] | None = None
     replay_error: str | None = None
+    images = False
     spec = env_specs().get(record.env_id)
     if spec is None:
         replay_error = f"env '{record.env_id}' is not installed on this server"
@@ -99,13 +113,19 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
         try:
             spec.require()
             replay = rebuild(spec, record)
+            images = has_image_frames(spec)
+            boards = replay_boards([ply.board for ply in replay.plies])
             frames = [
                 {
                     "number": ply.number,
                     "moves": [[clean_text(seat), clean_text(move)] for seat, move in ply.moves],
                     "text": None if ply.text is None else clean_text(ply.text),
+                    "board": board,
+                    "image": frame_url(match_id, ply.number)
+                    if images and ply.number < IMAGE_FRAME_CAP
+                    else None,
                 }
-                for ply in replay.plies
+                for ply, board in zip(replay.plies, boards, strict=True)
             ]
         except ArenaError as exc:
             replay_error = clean_text(str(exc))
@@ -137,8 +157,134 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
         "actions": record.actions,
         "frames": frames,
         "text_frames": frames is not None and any(f["text"] is not None for f in frames),
+        "board_frames": frames is not None and any(f["board"] is not None for f in frames),
+        "image_frames": frames is not None and images,
+        "image_frame_cap": IMAGE_FRAME_CAP,
         "replay_error": replay_error,
     }
+
+
+def replay_boards(boards: list[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
+    """Board views as a replay shows them, after the match.
+
+    A chess view drops its ``moves`` map (nobody moves in a replay; it is most
+    of a view's size). A poker view gets every seat's hand, taken from the step
+    where it showed: a seat's hole cards never change within a match (one
+    hand), and a hand shows while its seat is to move (all show at the end), so
+    only a seat that never moved stays hidden. A view with a hand filled in
+    gains ``"revealed": true``.
+    """
+    known: dict[str, Any] = {}
+    for view in boards:
+        if view is not None and view.get("kind") == "cards":
+            for seat, hand in view["hands"].items():
+                if hand is not None:
+                    known.setdefault(seat, hand)
+    shown: list[dict[str, Any] | None] = []
+    for view in boards:
+        if view is not None and view.get("kind") == "chess":
+            view = {key: value for key, value in view.items() if key != "moves"}
+        elif view is not None and view.get("kind") == "cards" and None in view["hands"].values():
+            hands = {seat: hand or known.get(seat) for seat, hand in view["hands"].items()}
+            view = {**view, "hands": hands, "revealed": True}
+        shown.append(view)
+    return shown
+
+
+# Image frames (MPE, Atari): a PNG per step, rendered once per match and kept in a
+# small LRU, since rebuilding an Atari match for every image would take seconds each.
+IMAGE_FRAME_CAP = 1000  # steps of a match that get an image; later steps have none
+FRAME_CACHE_MATCHES = 4  # matches whose images are kept
+FRAME_CACHE_BYTES = 64 * 2**20  # and at most this many PNG bytes in all
+
+
+def has_image_frames(spec: EnvSpec) -> bool:
+    """True for envs shown as images: MPE and Atari render ``rgb_array`` frames."""
+    return spec.family in ("mpe", "atari")
+
+
+def frame_url(match_id: int, number: int) -> str:
+    return f"/api/matches/{match_id}/frames/{number}.png"
+
+
+def png_bytes(frame: Any) -> bytes:
+    """An rgb array as PNG (Pillow, which matplotlib brings and GIF replays use)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.asarray(frame, dtype=np.uint8)).save(out, format="PNG")
+    return out.getvalue()
+
+
+class FrameCache:
+    """The PNG frames of the last few matches asked for, bounded in matches and bytes.
+
+    One lock: a viewer asks for several frames of a match at once, and the
+    first request renders them all while the others wait for the cache.
+    """
+
+    def __init__(self, matches: int = FRAME_CACHE_MATCHES, max_bytes: int = FRAME_CACHE_BYTES):
+        self.matches, self.max_bytes = matches, max_bytes
+        self._frames: OrderedDict[tuple[str, int], list[bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def frames(self, engine: Engine, record: MatchRecord, spec: EnvSpec) -> list[bytes]:
+        key = (engine.url.render_as_string(hide_password=True), record.match_id)
+        with self._lock:
+            if key in self._frames:
+                self._frames.move_to_end(key)
+                return self._frames[key]
+            replay = rebuild(
+                spec,
+                record,
+                text=False,
+                board=False,
+                rgb=True,
+                rgb_limit=IMAGE_FRAME_CAP,
+                encode=png_bytes,
+            )
+            frames: list[bytes] = replay.frames
+            self._frames[key] = frames
+            while len(self._frames) > 1 and (
+                len(self._frames) > self.matches or self.size() > self.max_bytes
+            ):
+                self._frames.popitem(last=False)
+            return frames
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def size(self) -> int:
+        """PNG bytes held."""
+        return sum(len(png) for frames in self._frames.values() for png in frames)
+
+
+FRAMES = FrameCache()
+
+
+def frame_png(engine: Engine, match_id: int, number: int) -> bytes:
+    """``GET /api/matches/ID/frames/N.png``: the image of the position after step N.
+
+    Raises:
+        NotFound: no such match, its env has no image frames (or is not installed),
+            or the match has no frame N (past its end, or past the cap).
+    """
+    try:
+        record = load_match(engine, match_id)
+    except ArenaError as exc:
+        raise NotFound(str(exc)) from None
+    spec = env_specs().get(record.env_id)
+    if spec is None or not has_image_frames(spec) or spec.missing():
+        raise NotFound(f"match {match_id} has no image frames on this server")
+    if not 0 <= number < min(len(record.actions) + 1, IMAGE_FRAME_CAP):
+        raise NotFound(f"match {match_id} has no image frame {number}")
+    try:
+        frames = FRAMES.frames(engine, record, spec)
+    except ArenaError as exc:
+        raise NotFound(clean_text(str(exc))) from None
+    if number >= len(frames):  # the log ended early (a forfeit)
+        raise NotFound(f"match {match_id} has no image frame {number}")
+    return frames[number]
 
 
 def match_logs(

@@ -1,28 +1,45 @@
-// The replay viewer: step through the text frames arena.replay rebuilt, with the buttons,
-// the scrubber or the keyboard (arrows, Home, End, space). Frames are JSON in the page.
+// The replay viewer: step through the positions arena.replay rebuilt, with the buttons,
+// the scrubber or the keyboard (arrows, Home, End, space). Frames are JSON in the page;
+// each is drawn as a board (boards.js), as an image (MPE, Atari: one PNG per step,
+// the next ones loaded ahead), and its text, when the env has one, sits in a <details>.
 (function () {
   "use strict";
   var root = document.getElementById("replay");
   var data = document.getElementById("replay-data");
   if (!root || !data) return;
   var frames = JSON.parse(data.textContent);
-  var board = root.querySelector(".frame");
+  var view = root.querySelector(".view");
+  var text = root.querySelector(".frame");
   var moves = root.querySelector(".moves");
   var where = root.querySelector(".where");
   var range = root.querySelector("input[type=range]");
   var playButton = root.querySelector("[data-step=play]");
+  var boards = window.ArenaBoards;
+  var loaded = {};  // image URLs asked for already
+  var AHEAD = 5;  // images loaded ahead of the step shown
   var at = 0;
   var timer = null;
 
+  function preload(i) {
+    for (var k = i + 1; k <= i + AHEAD && k < frames.length; k++) {
+      var src = frames[k].image;
+      if (src && !loaded[src]) { loaded[src] = true; new Image().src = src; }
+    }
+  }
+  function draw(f) {
+    if (boards && f.board && boards.draw(view, f.board, {})) return;
+    if (boards && f.image) { loaded[f.image] = true; boards.drawFrame(view, f.image, "step " + f.number); return; }
+    view.replaceChildren();  // no board and no image (past the image cap): the moves say it
+  }
   function show(i) {
     at = Math.max(0, Math.min(frames.length - 1, i));
     var f = frames[at];
-    if (f.text !== null) board.textContent = f.text;
-    else board.textContent = "";
-    board.hidden = f.text === null;
+    draw(f);
+    preload(at);
+    if (text) text.textContent = f.text === null ? "" : f.text;
     moves.textContent = at === 0 ? "start" : "move " + f.number + ": " +
       f.moves.map(function (m) { return m[0] + " " + m[1]; }).join(", ");
-    where.textContent = at + " / " + (frames.length - 1);
+    where.textContent = "step " + at + " of " + (frames.length - 1);
     range.value = String(at);
     if (at === frames.length - 1) stop();
   }
@@ -34,7 +51,9 @@
     if (timer) { stop(); return; }
     if (at === frames.length - 1) show(0);
     playButton.textContent = "⏸";
-    timer = setInterval(function () { show(at + 1); }, 700);
+    // Image frames (MPE, Atari) are many short steps: play them faster than board moves.
+    var images = frames.some(function (f) { return f.image; });
+    timer = setInterval(function () { show(at + 1); }, images ? 150 : 700);
   }
   var steps = {
     first: function () { stop(); show(0); },
@@ -49,7 +68,7 @@
   });
   range.addEventListener("input", function () { stop(); show(parseInt(range.value, 10)); });
   document.addEventListener("keydown", function (e) {
-    if (e.target.closest("input, textarea, select") && e.target !== range) return;
+    if (e.target.closest("input, textarea, select, summary") && e.target !== range) return;
     var keys = { ArrowLeft: "prev", ArrowRight: "next", Home: "first", End: "last", " ": "play" };
     var step = keys[e.key];
     if (!step) return;

@@ -69,8 +69,14 @@ def test_a_match_carries_what_a_replay_viewer_needs(site: Site) -> None:
     spec = get_env("tictactoe_v3")
     env = spec.build()
     env.reset(seed=5)
-    assert spec.render_text is not None
-    assert data["frames"][0] == {"number": 0, "moves": [], "text": spec.render_text(env)}
+    assert spec.render_text is not None and spec.render_board is not None
+    assert data["frames"][0] == {
+        "number": 0,
+        "moves": [],
+        "text": spec.render_text(env),
+        "board": spec.render_board(env),
+        "image": None,  # images are for MPE and Atari
+    }
     assert data["frames"][1]["moves"][0][0] == "player_1"
     assert site.client.get("/api/matches/999").status_code == 404
 
