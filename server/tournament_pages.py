@@ -202,18 +202,18 @@ def tournament_view(engine: Engine, name: str) -> TournamentView | None:
     if info is None:  # queued, not started: no run, no standings yet
         first = asked[0]
         return TournamentView(
-            name,
-            first.env_id,
-            "",
-            "",
-            first.status,
-            first.played,
-            first.planned,
-            [],
-            asked,
-            schedule,
-            [],
-            [],
+            name=name,
+            env=first.env_id,
+            format="",
+            description="",
+            status=first.status,
+            played=first.played,
+            planned=first.planned,
+            runs=[],
+            requests=asked,
+            schedule=schedule,
+            standings=[],
+            structures=[],
         )
     runs = tournament_status(engine, name=name)
     latest = runs[0] if runs else None
