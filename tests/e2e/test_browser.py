@@ -105,9 +105,6 @@ def _play_until_done(page: Any, deadline_s: float = 60.0) -> str:
     return result.inner_text()
 
 
-@pytest.mark.xfail(
-    reason="/play/ENV (server/static/play.js) is being built by another helper", strict=False
-)
 def test_a_person_plays_tictactoe_by_clicking_and_the_game_is_rated(
     page: Any, e2e_site: E2ESite
 ) -> None:
