@@ -71,8 +71,9 @@
     return s;
   }
 
-  var PIECES = { K: "♔", Q: "♕", R: "♖", B: "♗", N: "♘", P: "♙",
-    k: "♚", q: "♛", r: "♜", b: "♝", n: "♞", p: "♟" };
+  // One filled glyph per piece for both colours (the CSS fills white pieces white),
+  // with U+FE0E so that no font draws the pawn as an emoji.
+  var GLYPHS = { k: "\u265A", q: "\u265B", r: "\u265C", b: "\u265D", n: "\u265E", p: "\u265F" };
 
   function chess(view, options) {
     var size = 50, s = svg(8 * size + 20, 8 * size + 20, "chess");
@@ -111,7 +112,8 @@
       el("rect", { x: x, y: y, width: size, height: size }, g);
       if (cell.piece) {
         var white = cell.piece === cell.piece.toUpperCase();
-        text(g, x + size / 2, y + size / 2 + 2, PIECES[cell.piece] || cell.piece,
+        var glyph = GLYPHS[cell.piece.toLowerCase()];
+        text(g, x + size / 2, y + size / 2 + 2, glyph ? glyph + "\uFE0E" : cell.piece,
           "piece " + (white ? "white" : "black"), 40);
       }
       squares[cell.square] = g;
@@ -149,7 +151,7 @@
     var held = view.game === "leduc" ? 1 : 2;
     var width = Math.max(5 * 50 + 20, 2 * 200), height = 110 + seats.length * 80 + 50;
     var s = svg(width, height, "cards");
-    text(s, 60, 20, "board", "label", 14);
+    text(s, 10, 20, "board", "label", 14);
     var shown = view.board.length ? view.board : [];
     for (var b = 0; b < Math.max(shown.length, 1); b++) {
       if (shown[b]) card(s, 10 + b * 50, 32, shown[b]);

@@ -45,12 +45,12 @@
   }
   function stop() {
     if (timer) { clearInterval(timer); timer = null; }
-    playButton.textContent = "▶";
+    playButton.textContent = "▷";
   }
   function play() {
     if (timer) { stop(); return; }
     if (at === frames.length - 1) show(0);
-    playButton.textContent = "⏸";
+    playButton.textContent = "❚❚";
     // Image frames (MPE, Atari) are many short steps: play them faster than board moves.
     var images = frames.some(function (f) { return f.image; });
     timer = setInterval(function () { show(at + 1); }, images ? 150 : 700);
