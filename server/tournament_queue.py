@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, Select, select, update
 
 from arena.errors import ArenaError
 from arena.result import MatchResult
@@ -179,7 +179,9 @@ def _schedule(engine: Engine, settings: Settings, user: UserInfo, draft: Path) -
         return _view(row, user.name, info.next_run_at)
 
 
-def _listed(where: Any = None, *, limit: int = 50) -> Any:
+def _listed(
+    where: ColumnElement[bool] | None = None, *, limit: int = 50
+) -> Select[TournamentRequest, str, datetime]:  # the datetime: None without a schedule
     """Requests with their uploader and (scheduled ones) their schedule's next run, newest first."""
     query = (
         select(TournamentRequest, User.name, m.Schedule.next_run_at)
