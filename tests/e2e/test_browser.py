@@ -140,10 +140,6 @@ def test_a_replay_steps_with_its_buttons(page: Any, e2e_site: E2ESite) -> None:
     expect(where).to_have_text(re.compile(rf"^\D*\b{last - 1}\D+\b{last}\D*$"))
 
 
-@pytest.mark.xfail(
-    reason="SVG boards in the replay (server/static/boards.js) are being drawn by another helper",
-    strict=False,
-)
 def test_a_replay_draws_the_board_as_svg_and_redraws_it_each_step(
     page: Any, e2e_site: E2ESite
 ) -> None:
