@@ -79,7 +79,7 @@ def serve_command(
     """Serve the arena on the web: leaderboards, replays, uploads, the JSON API.
 
     Starts the web app and the background worker (checks uploads in the sandbox,
-    runs queued tournaments) on the same database as every other command
+    runs queued and scheduled tournaments and placement matches) on the same database as every other command
     (--db, ARENA_DB). Ctrl-C stops both. See docs/server.md.
     """
     _server_extra()
@@ -128,7 +128,7 @@ def _log_to_stderr() -> None:
 def worker_command(
     once: Annotated[bool, typer.Option(help="Do the jobs waiting now, then exit.")] = False,
 ) -> None:
-    """Check uploads and run queued tournaments for arena serve, on this machine.
+    """Check uploads, run queued and scheduled tournaments, place new agents, for arena serve.
 
     Use it with 'arena serve --no-worker' (one worker per database), against the
     same database (--db, ARENA_DB). Ctrl-C stops after the current job; a
