@@ -79,8 +79,8 @@ def serve_command(
     """Serve the arena on the web: leaderboards, replays, uploads, the JSON API.
 
     Starts the web app and the background worker (checks uploads in the sandbox,
-    runs queued and scheduled tournaments and placement matches) on the same database as every other command
-    (--db, ARENA_DB). Ctrl-C stops both. See docs/server.md.
+    runs queued and scheduled tournaments and placement matches) on the same
+    database as every other command (--db, ARENA_DB). Ctrl-C stops both. See docs/server.md.
     """
     _server_extra()
     import uvicorn
