@@ -145,7 +145,7 @@ def rebuild(
     text: bool = True,
     board: bool = True,
     rgb: bool = False,
-    rgb_limit: int | None = None,
+    rgb_every: int = 1,
     encode: Callable[[Any], Any] | None = None,
 ) -> Replay:
     """Play a stored match's action log again on a fresh (or given) env.
@@ -157,8 +157,8 @@ def rebuild(
         text: render text frames (when the env has a text renderer).
         board: render board views (when the env has a board renderer).
         rgb: collect ``rgb_array`` frames (the env must be built with that mode).
-        rgb_limit: with ``rgb``, render only the first this many frames (the
-            rest of the log still plays, for the text and the boards).
+        rgb_every: with ``rgb``, render only every this many-th frame (frames
+            0, k, 2k ...: ``frames[i]`` is the position after step ``i * k``).
         encode: with ``rgb``, turn each frame into what is kept (PNG bytes, say),
             so a long match never holds all its raw frames at once.
 
@@ -188,7 +188,7 @@ def rebuild(
                 view(env) if view is not None else None,
             )
         )
-        if rgb and (rgb_limit is None or number < rgb_limit):
+        if rgb and number % rgb_every == 0:
             frame = env.render()
             replay.frames.append(encode(frame) if encode is not None else frame)
         moves = []

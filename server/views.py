@@ -87,7 +87,8 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
     every step (``frames``), rebuilt by :mod:`arena.replay`: its text (envs
     with a text renderer), its board view (``board``, envs with a board
     renderer, see :mod:`envs.boards`) and, for MPE and Atari, the URL of its
-    PNG image (``image``; the first :data:`IMAGE_FRAME_CAP` steps only).
+    PNG image (``image``; a match longer than :data:`IMAGE_FRAME_CAP` steps has
+    an image every k-th step only, and the steps between show the one before).
     ``replay_error`` says why there are no frames.
 
     Poker boards show every hand from the first step: the match is over, and
@@ -114,6 +115,7 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
             spec.require()
             replay = rebuild(spec, record)
             images = has_image_frames(spec)
+            every = image_every(len(replay.plies))
             boards = replay_boards([ply.board for ply in replay.plies])
             frames = [
                 {
@@ -121,9 +123,7 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
                     "moves": [[clean_text(seat), clean_text(move)] for seat, move in ply.moves],
                     "text": None if ply.text is None else clean_text(ply.text),
                     "board": board,
-                    "image": frame_url(match_id, ply.number)
-                    if images and ply.number < IMAGE_FRAME_CAP
-                    else None,
+                    "image": frame_url(match_id, ply.number // every * every) if images else None,
                 }
                 for ply, board in zip(replay.plies, boards, strict=True)
             ]
@@ -159,7 +159,7 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
         "text_frames": frames is not None and any(f["text"] is not None for f in frames),
         "board_frames": frames is not None and any(f["board"] is not None for f in frames),
         "image_frames": frames is not None and images,
-        "image_frame_cap": IMAGE_FRAME_CAP,
+        "image_every": image_every(len(frames)) if frames is not None and images else None,
         "replay_error": replay_error,
     }
 
@@ -193,7 +193,7 @@ def replay_boards(boards: list[dict[str, Any] | None]) -> list[dict[str, Any] | 
 
 # Image frames (MPE, Atari): a PNG per step, rendered once per match and kept in a
 # small LRU, since rebuilding an Atari match for every image would take seconds each.
-IMAGE_FRAME_CAP = 1000  # steps of a match that get an image; later steps have none
+IMAGE_FRAME_CAP = 1000  # images per match at most: a longer match gets one every k-th step
 FRAME_CACHE_MATCHES = 4  # matches whose images are kept
 FRAME_CACHE_BYTES = 64 * 2**20  # and at most this many PNG bytes in all
 
@@ -201,6 +201,11 @@ FRAME_CACHE_BYTES = 64 * 2**20  # and at most this many PNG bytes in all
 def has_image_frames(spec: EnvSpec) -> bool:
     """True for envs shown as images: MPE and Atari render ``rgb_array`` frames."""
     return spec.family in ("mpe", "atari")
+
+
+def image_every(steps: int) -> int:
+    """k: a match of ``steps`` positions has an image for every k-th (at most the cap)."""
+    return max(1, -(-steps // IMAGE_FRAME_CAP))
 
 
 def frame_url(match_id: int, number: int) -> str:
@@ -240,7 +245,7 @@ class FrameCache:
                 text=False,
                 board=False,
                 rgb=True,
-                rgb_limit=IMAGE_FRAME_CAP,
+                rgb_every=image_every(len(record.actions) + 1),
                 encode=png_bytes,
             )
             frames: list[bytes] = replay.frames
@@ -267,7 +272,8 @@ def frame_png(engine: Engine, match_id: int, number: int) -> bytes:
 
     Raises:
         NotFound: no such match, its env has no image frames (or is not installed),
-            or the match has no frame N (past its end, or past the cap).
+            or the match has no image for step N (past its end, or not a multiple
+            of :func:`image_every`).
     """
     try:
         record = load_match(engine, match_id)
@@ -276,15 +282,16 @@ def frame_png(engine: Engine, match_id: int, number: int) -> bytes:
     spec = env_specs().get(record.env_id)
     if spec is None or not has_image_frames(spec) or spec.missing():
         raise NotFound(f"match {match_id} has no image frames on this server")
-    if not 0 <= number < min(len(record.actions) + 1, IMAGE_FRAME_CAP):
+    every = image_every(len(record.actions) + 1)
+    if not 0 <= number <= len(record.actions) or number % every:
         raise NotFound(f"match {match_id} has no image frame {number}")
     try:
         frames = FRAMES.frames(engine, record, spec)
     except ArenaError as exc:
         raise NotFound(clean_text(str(exc))) from None
-    if number >= len(frames):  # the log ended early (a forfeit)
+    if number // every >= len(frames):  # the log ended early (a forfeit)
         raise NotFound(f"match {match_id} has no image frame {number}")
-    return frames[number]
+    return frames[number // every]
 
 
 def match_logs(

@@ -128,3 +128,18 @@ def test_the_match_page_loads_the_board_drawer(site: Site) -> None:
     assert '<details class="text-frame"><summary>the position as text</summary>' in html
     for path in ("/static/boards.js", "/static/boards.css"):
         assert site.client.get(path).status_code == 200
+
+
+def test_a_long_match_has_an_image_every_k_steps(site: Site, monkeypatch: Any) -> None:
+    monkeypatch.setattr("server.views.IMAGE_FRAME_CAP", 10)
+    match_id = record_match(site.engine, "simple_spread_v3", ["random"], seed=5)
+    data = site.client.get(f"/api/matches/{match_id}").json()
+    steps = len(data["frames"])
+    assert steps == 26 and data["image_every"] == 3  # ceil(26 / 10)
+    images = [f["image"].rsplit("/", 1)[1] for f in data["frames"]]
+    assert images[:7] == ["0.png", "0.png", "0.png", "3.png", "3.png", "3.png", "6.png"]
+    assert len(set(images)) == 9 <= 10
+    url = f"/api/matches/{match_id}/frames"
+    assert site.client.get(f"{url}/24.png").status_code == 200
+    assert site.client.get(f"{url}/4.png").status_code == 404  # between two images
+    assert "an image is drawn every 3 steps" in site.client.get(f"/matches/{match_id}").text
