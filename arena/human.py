@@ -202,11 +202,10 @@ class Announced:
     """The opponent's host, telling the person each move it makes (``tell(seat, name)``)."""
 
     def __init__(self, inner: Host, spec: EnvSpec, env: Any, tell: Tell) -> None:
-        assert spec.notation is not None
         self.inner = inner
         self.spec = spec
         self.env = env
-        self.notation: Notation = spec.notation
+        self.notation: Notation | None = spec.notation  # None: real-time envs, nothing to tell
         self.tell = tell
 
     def load(self) -> None:
@@ -217,7 +216,7 @@ class Announced:
 
     def act(self, seat: str, observation: Any, mask: Any, timeout_s: float) -> Any:
         action = self.inner.act(seat, observation, mask, timeout_s)
-        if not self.spec.turn_based:
+        if not self.spec.turn_based or self.notation is None:
             # Simultaneous moves: telling now could show the person the move before
             # theirs; the next position shows both.
             return action
@@ -311,7 +310,6 @@ def prepare_play(
         ArenaError: a bad env, opponent or name, before anything is played.
     """
     from arena.registry import get_env
-    from arena.sources import resolve_agent
 
     spec = get_env(env_id)
     if env_id not in playable_envs():
@@ -320,16 +318,69 @@ def prepare_play(
         )
     spec.require()
     check_name(name, engine)
+    rival = _rival(opponent, env_id, (spec.sides[0].role,), base_dir)
+    person = AgentSource(info=human_info(name), envs=None, roles=None)
+    env = spec.build()
+    return PlaySetup(spec=spec.for_env(env), env=env, person=person, rival=rival)
+
+
+def _rival(opponent: str, env_id: str, roles: Sequence[str], base_dir: Path | None) -> AgentSource:
+    from arena.sources import resolve_agent
+
     rival = resolve_agent(opponent, base_dir=base_dir)
     if not rival.supports(env_id):
         raise ArenaError(
             f"agent '{rival.label}' does not declare env '{env_id}' "
             f"(its envs: {', '.join(rival.envs or ())})"
         )
-    if not rival.can_fill(spec.sides[0].role):
-        raise ArenaError(f"agent '{rival.label}' cannot fill role '{spec.sides[0].role}'")
+    for role in roles:
+        if not rival.can_fill(role):
+            raise ArenaError(f"agent '{rival.label}' cannot fill role '{role}'")
+    return rival
+
+
+def realtime_envs() -> list[str]:
+    """Env ids a person can play in real time (the browser's keyboard): MPE and Atari
+    envs of two teams, the person playing every seat of one."""
+    from arena.registry import env_specs
+
+    return sorted(
+        env_id
+        for env_id, spec in env_specs().items()
+        if spec.family in ("mpe", "atari") and len(spec.teams) == 2
+    )
+
+
+def prepare_realtime(
+    env_id: str,
+    opponent: str,
+    name: str,
+    engine: Engine,
+    *,
+    first: bool,
+    base_dir: Path | None = None,
+) -> PlaySetup:
+    """:func:`prepare_play` for :func:`realtime_envs`; the env renders ``rgb_array`` frames.
+
+    ``first``: the person plays the first team (the env's first side's), else the other.
+
+    Raises:
+        ArenaError: a bad env, opponent or name, before anything is played.
+    """
+    from arena.registry import get_env
+
+    spec = get_env(env_id)
+    if env_id not in realtime_envs():
+        raise ArenaError(
+            f"{env_id} is not played in real time (real-time envs: {', '.join(realtime_envs())})"
+        )
+    spec.require()
+    check_name(name, engine)
+    theirs = spec.teams[1 if first else 0]
+    roles = tuple(dict.fromkeys(side.role for side in spec.sides if side.team == theirs))
+    rival = _rival(opponent, env_id, roles, base_dir)
     person = AgentSource(info=human_info(name), envs=None, roles=None)
-    env = spec.build()
+    env = spec.build(render_mode="rgb_array")
     return PlaySetup(spec=spec.for_env(env), env=env, person=person, rival=rival)
 
 
@@ -354,6 +405,7 @@ def play_series(
     limits: Limits,
     before_game: Callable[[GameStart], None] | None = None,
     after_game: Callable[[GameRecord, MatchResult], bool],
+    pairs: bool = False,
 ) -> list[GameRecord]:
     """The one game loop of a person against an opponent (terminal and web alike).
 
@@ -362,6 +414,10 @@ def play_series(
     game is stored and rated as it ends, then ``after_game`` says whether to
     play on. An exception from ``person_host`` other than :class:`AgentFault`
     ends the series without recording the game in progress.
+
+    ``pairs``: games come in duplicate pairs, the second of each on the first's
+    seed with the person on the other side (``seat`` says where the first one
+    starts): role-asymmetric envs are rated by such pairs only.
 
     Raises:
         ArenaError: the opponent's package fails to import.
@@ -377,13 +433,21 @@ def play_series(
         pool.attach(person, person_host)
         pool.attach(rival, Announced(pool.host(rival), spec, setup.env, tell))
         for game in range(games):
-            first = seat == "first" or (seat == "alternate" and game % 2 == 0)
+            if pairs:
+                first = (seat != "second") == (game % 2 == 0)
+            else:
+                first = seat == "first" or (seat == "alternate" and game % 2 == 0)
             sources = [person, rival] if first else [rival, person]
             human = 0 if first else 1
             if before_game is not None:
                 before_game(GameStart(game + 1, spec.sides[human].seats[0], first))
             result = play_match(
-                spec, sources, seed=game_seed(seed, game), limits=limits, env=setup.env, hosts=pool
+                spec,
+                sources,
+                seed=game_seed(seed, game // 2 if pairs else game),
+                limits=limits,
+                env=setup.env,
+                hosts=pool,
             )
             match_id = recorder.record(result)
             record = _record(result, human, game + 1, match_id)

@@ -11,7 +11,9 @@ stored and rated with the person as an agent of kind ``human``.
   ``timeout``); the game is recorded like any other.
 - A server shutdown (:meth:`Games.close`) ends every running game unrecorded
   (it is nobody's fault), closes the opponents and joins the threads.
-- ``Settings.games_per_user`` and ``games_total`` cap the running games.
+- ``Settings.games_per_user`` and ``games_total`` cap the running games
+  (:class:`server.game_pool.Games`).
+- MPE and Atari games run in real time instead (:mod:`server.realtime`).
 
 Games live in memory only: a restart forgets unfinished ones (they are not
 recorded) and finished ones stay readable for ``Settings.game_keep_s``.
@@ -19,7 +21,6 @@ recorded) and finished ones stay readable for ``Settings.game_keep_s``.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import secrets
 import threading
@@ -32,10 +33,12 @@ from sqlalchemy import Engine
 
 from arena.errors import ArenaError
 from arena.faults import AgentFault
-from arena.human import GameRecord, PlaySetup, check_name, play_series, prepare_play
+from arena.hosts import Host
+from arena.human import GameRecord, GameStart, PlaySetup, check_name, play_series
 from arena.limits import Limits
 from arena.protocol import AgentContext
 from arena.result import MatchResult
+from arena.sources import AgentSource
 from arena.textsafe import clean_text
 from server.settings import Settings
 from server.users import UserInfo
@@ -99,6 +102,13 @@ def opponent_text(opponent: str) -> str:
     return text
 
 
+def overall(records: Sequence[GameRecord]) -> str:
+    """The person's result over the games (one, or a pair): by points, a win 1, a draw 1/2."""
+    points = sum({"win": 1.0, "draw": 0.5}.get(r.outcome, 0.0) for r in records)
+    half = len(records) / 2
+    return "win" if points > half else "loss" if points < half else "draw"
+
+
 class BrowserSeat:
     """The person's seat as a host: ``act`` waits for the browser's move."""
 
@@ -154,12 +164,18 @@ class WebGame:
         self.board: dict[str, Any] | None = None
         self.opponent_move: str | None = None
         self.done = False
-        self.record: GameRecord | None = None
+        #: Games to play: 1, or a duplicate pair (role-asymmetric real-time envs).
+        self.games = 1
+        self.records: list[GameRecord] = []
         self.error: str | None = None
         self.finished_at: float | None = None
         self.thread = threading.Thread(target=self._run, name=f"arena-game-{game_id}", daemon=True)
 
     # --- the game's thread -------------------------------------------------
+
+    def seat_host(self) -> Host:
+        """What serves the person's seat."""
+        return BrowserSeat(self)
 
     def _render(self) -> None:
         """Read the position off the env (in the game's thread: the env is still)."""
@@ -207,24 +223,32 @@ class WebGame:
         with self._cond:
             self.opponent_move = clean_text(move)
 
+    def _starting(self, start: GameStart) -> None:
+        with self._cond:
+            self.your_seat = start.seat
+            self._version += 1
+
     def _ended(self, record: GameRecord, _result: MatchResult) -> bool:
         with self._cond:
             self._render()
-            self.record = record
-        return False  # one game per WebGame
+            self.records.append(record)
+            self._version += 1
+            return len(self.records) < self.games
 
     def _run(self) -> None:
         try:
             play_series(
                 self.setup,
-                BrowserSeat(self),
+                self.seat_host(),
                 self.engine,
                 tell=self._told,
-                games=1,
+                games=self.games,
                 seat=self.seat_choice,
                 seed=secrets.randbits(31),
                 limits=self.limits,
+                before_game=self._starting,
                 after_game=self._ended,
+                pairs=self.games > 1,
             )
         except ServerStopped:
             self.error = "the server stopped; this game was not recorded"
@@ -290,7 +314,7 @@ class WebGame:
     def view(self) -> dict[str, Any]:
         """The state a request answers with (JSON-ready)."""
         with self._cond:
-            record = self.record
+            record = self.records[-1] if self.records and self.done else None
             return {
                 "id": self.id,
                 "env": self.setup.spec.env_id,
@@ -304,8 +328,12 @@ class WebGame:
                 "board": self.board,
                 "opponent_move": self.opponent_move,
                 "done": self.done,
-                "result": None if record is None else record.outcome,
+                "result": None if record is None else overall(self.records),
                 "match_id": None if record is None else record.match_id,
+                "games": [
+                    {"seat": r.seat, "result": r.outcome, "match_id": r.match_id}
+                    for r in self.records
+                ],
                 "forfeit": None if record is None else record.forfeit,
                 "opponent_forfeit": None if record is None else record.opponent_forfeit,
                 "error": self.error,
@@ -319,105 +347,18 @@ class WebGame:
             self._cond.notify_all()
 
 
-class Games:
-    """Every browser game of one server, by id."""
-
-    def __init__(self, engine: Engine, settings: Settings, limits: Limits | None = None) -> None:
-        self.engine, self.settings = engine, settings
-        self.limits = limits or Limits()
-        self._games: dict[int, WebGame] = {}
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def _prune(self) -> None:
-        now = monotonic()
-        keep = self.settings.game_keep_s
-        for game_id, game in list(self._games.items()):
-            if game.finished_at is not None and now - game.finished_at > keep:
-                del self._games[game_id]
-
-    def start(self, user: UserInfo, env_id: str, opponent: str, seat: Seat) -> dict[str, Any]:
-        """Start a game of ``user`` against ``opponent``; its state once the person is to move.
-
-        Raises:
-            GameError: 400 a bad env or opponent (the CLI's own message), 409 a
-                person's name that cannot be used, 429 too many running games,
-                503 the server is stopping.
-        """
-        text = opponent_text(opponent)
-        try:
-            name = person_name(user, self.engine)
-        except ArenaError as exc:
-            raise GameError(409, str(exc)) from None
-        with self._lock:
-            if self._closed:
-                raise GameError(503, "the server is stopping")
-            self._prune()
-            running = [g for g in self._games.values() if not g.done]
-            if sum(1 for g in running if g.user_id == user.id) >= self.settings.games_per_user:
-                raise GameError(
-                    429,
-                    f"at most {self.settings.games_per_user} running games each; "
-                    "finish one (or let it time out) first",
-                )
-            if len(running) >= self.settings.games_total:
-                raise GameError(429, "the server is busy with other games; try again later")
-            try:
-                setup = prepare_play(env_id, text, name, self.engine, base_dir=NOWHERE)
-            except ArenaError as exc:
-                raise GameError(400, str(exc)) from None
-            game = WebGame(
-                next(self._ids), user, setup, seat, self.engine, self.settings, self.limits
-            )
-            self._games[game.id] = game
-        return game.first_position()
-
-    def get(self, game_id: int, user: UserInfo) -> WebGame:
-        """The game, for its player and the organisers.
-
-        Raises:
-            GameError: 404 no such game, 403 someone else's.
-        """
-        with self._lock:
-            game = self._games.get(game_id)
-        if game is None:
-            raise GameError(404, f"no game {game_id}")
-        if game.user_id != user.id and not user.organiser:
-            raise GameError(403, f"game {game_id} is not yours")
-        return game
-
-    def move(self, game_id: int, user: UserInfo, action: int) -> dict[str, Any]:
-        with self._lock:
-            game = self._games.get(game_id)
-        if game is None:
-            raise GameError(404, f"no game {game_id}")
-        return game.move(user, action)
-
-    def close(self) -> None:
-        """End every running game unrecorded, close the opponents, join the threads."""
-        with self._lock:
-            self._closed = True
-            games = list(self._games.values())
-        for game in games:
-            game.stop()
-        for game in games:
-            if game.thread.is_alive():
-                game.thread.join(game.reply_wait_s())
-
-
 def opponents_for(engine: Engine, env_id: str) -> list[str]:
     """Who a person can play on ``env_id``: the built-ins, then the accepted (stored) agents."""
     from arena.registry import builtin_agents, get_env
     from arena.sources import builtin_source, resolve_agent
     from server.queries import agent_rows
 
-    role = get_env(env_id).sides[0].role
+    roles = get_env(env_id).roles
     builtins = builtin_agents()
     found = [
         name
         for name, agent in sorted(builtins.items())
-        if builtin_source(agent).supports(env_id) and builtin_source(agent).can_fill(role)
+        if _plays(builtin_source(agent), env_id, roles)
     ]
     for row in agent_rows(engine):
         if row.kind == "human" or row.name in builtins:
@@ -427,6 +368,10 @@ def opponents_for(engine: Engine, env_id: str) -> list[str]:
             source = resolve_agent(row.name, base_dir=NOWHERE)
         except (ArenaError, GameError):
             continue  # not in this server's registry (played from a folder, say)
-        if source.supports(env_id) and source.can_fill(role):
+        if _plays(source, env_id, roles):
             found.append(row.name)
     return found
+
+
+def _plays(source: AgentSource, env_id: str, roles: Sequence[str]) -> bool:
+    return source.supports(env_id) and any(source.can_fill(role) for role in roles)

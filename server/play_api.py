@@ -6,27 +6,40 @@
 - The calls that change state take a bearer token, or the session cookie with
   the session's CSRF token in the ``X-CSRF-Token`` header (what /play's script
   sends): another site can neither read the token nor set the header.
-- The games run in :class:`server.games.Games`, one per app, closed (and its
-  threads joined) when the app shuts down.
+- MPE and Atari games run in real time: the page connects to
+  ``/api/games/ID/ws``, sends ``{"action": N}`` for the key it holds and gets
+  PNG frames (binary messages) at a fixed tick, then the final state (text).
+  A browser's socket is let in by its session cookie when its ``Origin`` is
+  this server (another site's page cannot ride the cookie); a script's by a
+  bearer token.
+- The games run in :class:`server.game_pool.Games`, one per app, closed (and
+  its threads joined) when the app shuts down.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, StrictInt
+from starlette.concurrency import run_in_threadpool
 
-from arena.human import playable_envs
+from arena.human import playable_envs, realtime_envs
+from arena.registry import env_specs
 from server.access import app_state, bearer_user, signed_in, viewer
-from server.games import GameError, Games, opponents_for
+from server.game_pool import Games
+from server.games import GameError, opponents_for
 from server.pages import error_page, render
-from server.sessions import same_secret
-from server.users import UserInfo
+from server.realtime import RealtimeGame
+from server.sessions import COOKIE, same_secret, session_user
+from server.users import UserInfo, user_by_token
 
 CSRF_HEADER = "x-csrf-token"
 _lock = threading.Lock()
@@ -124,10 +137,78 @@ def play_move(request: Request, game_id: int, body: MoveBody) -> dict[str, Any]:
         raise _answer(exc) from None
 
 
+def socket_user(websocket: WebSocket) -> UserInfo | None:
+    """Who opens a game's socket: a bearer token's user, or a session from this site's page."""
+    engine = websocket.app.state.arena.engine
+    header = websocket.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        return user_by_token(engine, token.strip()) if scheme.lower() == "bearer" else None
+    origin = websocket.headers.get("origin")
+    if origin is None or urlsplit(origin).netloc != websocket.headers.get("host"):
+        return None  # a page of another site: the cookie would ride along
+    session = session_user(engine, websocket.cookies.get(COOKIE))
+    return None if session is None else session.user
+
+
+#: How often the socket looks for a frame (and notices the game's end) when none came.
+FRAME_POLL_S = 0.25
+
+
+@router.websocket("/api/games/{game_id}/ws")
+async def game_socket(websocket: WebSocket, game_id: int) -> None:
+    """A real-time game: keys in (``{"action": N}``), PNG frames out; the state (text)
+    first, at the start of a pair's second game, and last."""
+    user = await run_in_threadpool(socket_user, websocket)
+    if user is None:
+        await websocket.close(code=1008, reason="sign in first")
+        return
+    try:
+        game = games_of(websocket.app).get(game_id, user)
+    except GameError as exc:
+        await websocket.close(code=1008, reason=exc.message)
+        return
+    if not isinstance(game, RealtimeGame) or game.user_id != user.id:
+        await websocket.close(code=1008, reason=f"game {game_id} is not a real-time game of yours")
+        return
+    await websocket.accept()
+    await websocket.send_json(game.view())
+    game.connect()
+
+    async def keys() -> None:
+        while True:
+            message = await websocket.receive_json()
+            try:
+                game.hold(message.get("action") if isinstance(message, dict) else None)
+            except GameError as exc:
+                await websocket.send_json({"error": exc.message})
+
+    listening = asyncio.create_task(keys())
+    try:
+        while not listening.done():
+            out = await run_in_threadpool(game.next_out, FRAME_POLL_S)
+            if isinstance(out, bytes):
+                await websocket.send_bytes(out)
+            elif out is not None:  # the second game of a pair begins
+                await websocket.send_json(out)
+            elif game.done:
+                await websocket.send_json(game.view())
+                await websocket.close()
+                break
+    except WebSocketDisconnect:
+        pass
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+            await listening
+        game.disconnect()
+
+
 @router.get("/play", response_class=HTMLResponse)
 def play_index(request: Request) -> HTMLResponse:
     """The envs a person can play in the browser."""
-    return render(request, "play.html", session=signed_in(request), env=None, envs=playable_envs())
+    envs = sorted(playable_envs() + realtime_envs())
+    return render(request, "play.html", session=signed_in(request), env=None, envs=envs)
 
 
 @router.get("/play/{env_id}", response_class=HTMLResponse)
@@ -135,9 +216,13 @@ def play_page(request: Request, env_id: str) -> Response:
     session = signed_in(request)
     if session is None:
         return RedirectResponse("/login", status_code=303)
-    if env_id not in playable_envs():
+    realtime = env_id in realtime_envs()
+    if not realtime and env_id not in playable_envs():
         return error_page(request, 404, f"'{env_id}' cannot be played in the browser")
     opponents = opponents_for(app_state(request).engine, env_id)
+    spec = env_specs()[env_id]
+    # What "seat" means on this env: the first or the second side (with its team, in real time).
+    sides = [f"{side.role} ({', '.join(side.seats)})" for side in spec.sides[:2]]
     idle = app_state(request).settings.game_idle_s
     return render(
         request,
@@ -146,5 +231,8 @@ def play_page(request: Request, env_id: str) -> Response:
         env=env_id,
         envs=None,
         opponents=opponents,
+        realtime=realtime,
+        sides=sides,
+        spec_family=spec.family,
         idle_min=f"{idle / 60:g} minutes" if idle >= 60 else f"{idle:g} s",
     )

@@ -44,7 +44,76 @@
     board.replaceChildren(pre, list);
   }
 
+  // Real time (MPE, Atari): frames arrive over the game's WebSocket; the held key goes back.
+  var socket = null;
+  var held = 0;
+  var WASD = { w: "ArrowUp", a: "ArrowLeft", s: "ArrowDown", d: "ArrowRight" };
+
+  function keyOf(event) {
+    var key = WASD[event.key.toLowerCase()] || event.key;
+    return game && game.keys && Object.prototype.hasOwnProperty.call(game.keys, key) ? key : null;
+  }
+
+  function send(action) {
+    if (socket && socket.readyState === WebSocket.OPEN && action !== held) {
+      held = action;
+      socket.send(JSON.stringify({ action: action }));
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var key = keyOf(event);
+    if (key === null || !socket) return;
+    event.preventDefault();
+    send(game.keys[key]);
+  });
+  document.addEventListener("keyup", function (event) {
+    var key = keyOf(event);
+    if (key === null || !socket) return;
+    event.preventDefault();
+    if (game.keys[key] === held) send(0);
+  });
+
+  function connect(state) {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + "/api/games/" + state.id + "/ws");
+    held = 0;
+    socket.addEventListener("message", function (event) {
+      if (typeof event.data !== "string") {
+        var reader = new FileReader();  // a data: URL (the CSP allows no blob: images)
+        reader.onload = function () { window.ArenaBoards.drawFrame(board, reader.result, "the game"); };
+        reader.readAsDataURL(event.data);
+        return;
+      }
+      var data = JSON.parse(event.data);
+      if (data.error) { status.textContent = data.error; return; }
+      showRealtime(data);
+    });
+    socket.addEventListener("close", function () {
+      socket = null;  // the final state came before the close; else ask once (no reconnect loop)
+      if (game && !game.done) call("GET", "/api/games/" + game.id).then(showRealtime, fail);
+    });
+  }
+
+  function showRealtime(state) {
+    game = state;
+    textView.hidden = true;
+    if (state.error) status.textContent = state.error;
+    else if (state.done) status.textContent = "Game over.";
+    else {
+      var pair = state.of > 1 ? " (game " + state.game + " of " + state.of + ": one on each side)" : "";
+      status.textContent = "Playing " + state.your_seat + " against " + state.opponent + pair + ": hold the keys.";
+    }
+    if (state.done && state.result) showResult(state);
+    startButton.disabled = !state.done;
+  }
+
   function show(state) {
+    if (state.realtime) {
+      showRealtime(state);
+      if (!state.done && !socket) connect(state);
+      return;
+    }
     game = state;
     var mine = !state.done && state.to_move === state.your_seat;
     var options = { legal: mine ? state.legal : [], onAction: mine ? play : null };

@@ -4,6 +4,7 @@ the idle forfeit; a shutdown that ends a game unrecorded; the /play page."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,7 +215,13 @@ def test_the_play_page_needs_a_sign_in_and_the_api_its_csrf_header(play_site: Si
     assert '<a href="/play">Play</a>' in site.client.get("/").text
     env_page = site.client.get(f"/envs/{TTT}").text
     assert f'<a href="/play/{TTT}">' in env_page
-    assert "/play/simple_tag_v3" not in site.client.get("/envs/simple_tag_v3").text
+    assert '<a href="/play/simple_tag_v3">' in site.client.get("/envs/simple_tag_v3").text
+    assert "/play/simple_spread_v3" not in site.client.get("/envs/simple_spread_v3").text
+    realtime = site.client.get("/play/simple_tag_v3").text
+    assert 'data-realtime="1"' in realtime
+    assert '<option value="second">agent (agent_0)</option>' in realtime
+    assert '<option value="tag-chaser">tag-chaser</option>' in realtime
+    assert site.client.get("/play/simple_spread_v3").status_code == 404
     listing = site.client.get("/play").text
     assert f'<a href="/play/{TTT}">' in listing and "/play/chess_v6" in listing
 
@@ -240,3 +247,85 @@ def test_a_person_whose_name_is_taken_by_a_machine_plays_as_name_human(
     play_site.tokens["minimax"] = token
     state = _start(play_site, user="minimax").json()
     assert state["player"] == "minimax human"
+
+
+def _person_actions(site: Site, match_id: int, seat: str) -> list[int]:
+    actions = site.client.get(f"/api/matches/{match_id}").json()["actions"]
+    return [action for step in actions for s, action in step if s == seat]
+
+
+def test_a_realtime_mpe_game_streams_frames_takes_keys_and_is_rated_as_a_pair(
+    play_site: Site,
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    site = play_site
+    started = _start(site, env="simple_tag_v3", opponent="random", seat="second")
+    assert started.status_code == 201, started.text
+    state = started.json()
+    assert (state["realtime"], state["your_seat"], state["legal"]) == (
+        True,
+        "agent_0",
+        [0, 1, 2, 3, 4],
+    )
+    assert state["keys"] == {"ArrowLeft": 1, "ArrowRight": 2, "ArrowDown": 3, "ArrowUp": 4}
+    assert (state["game"], state["of"]) == (1, 2)  # role-asymmetric: a duplicate pair
+    assert _move(site, state["id"], 1).status_code == 409  # keys go over the socket
+    url = f"/api/games/{state['id']}/ws"
+    with pytest.raises(WebSocketDisconnect):  # someone else's game
+        with site.client.websocket_connect(url, headers=site.auth("bob")) as ws:
+            ws.receive_json()
+    frames: list[int] = [0]
+    texts: list[dict[str, Any]] = []
+    with site.client.websocket_connect(url, headers=site.auth("ada")) as ws:
+        assert ws.receive_json()["id"] == state["id"]
+        while not (texts and texts[-1].get("done")):
+            message = ws.receive()
+            if message.get("bytes"):
+                assert message["bytes"].startswith(b"\x89PNG")
+                frames[-1] += 1
+                if frames == [3]:
+                    ws.send_json({"action": 99})  # not an action: refused, the key stays
+                    ws.send_json({"action": 2})  # right arrow, held from now on
+            else:
+                texts.append(json.loads(message["text"]))
+                if texts[-1].get("game") == 2 and not texts[-1]["done"]:
+                    frames.append(0)
+    errors = [t["error"] for t in texts if "id" not in t]
+    assert errors == ["action 99 is not legal here (legal: 0-4)"]
+    states = [t for t in texts if "id" in t]
+    assert [(s["your_seat"], s["done"]) for s in states] == [
+        ("adversary_0", False),
+        ("adversary_0", True),
+    ]
+    final = states[-1]
+    assert final["result"] in ("win", "loss", "draw")
+    first, second = final["games"]
+    assert (first["seat"], second["seat"]) == ("agent_0", "adversary_0")
+    # Each game: every step's position, and the last one.
+    steps = [
+        len(site.client.get(f"/api/matches/{g['match_id']}").json()["actions"])
+        for g in final["games"]
+    ]
+    assert frames == [n + 1 for n in steps]
+    moves = _person_actions(site, first["match_id"], "agent_0")
+    # Nothing held at first, the right arrow once pressed, never anything else.
+    assert moves[0] == 0 and moves[-1] == 2 and moves == sorted(moves)
+    assert set(moves) == {0, 2}
+    assert _person(site, first["match_id"])[:2] == ("ada", "human")
+    rows = [r for r in leaderboard(site.engine, env_id="simple_tag_v3") if r.agent == "ada"]
+    assert [(r.kind, r.games) for r in rows] == [("human", 1)]  # one rated pair
+
+
+def test_a_realtime_socket_needs_this_sites_page_or_a_token(play_site: Site) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    site = play_site
+    state = _start(site, env="simple_tag_v3", opponent="random").json()
+    url = f"/api/games/{state['id']}/ws"
+    _login(site, "ada")
+    with pytest.raises(WebSocketDisconnect):  # the cookie from another site's page
+        with site.client.websocket_connect(url, headers={"Origin": "https://evil.example"}) as ws:
+            ws.receive_json()
+    with site.client.websocket_connect(url, headers={"Origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["your_seat"] == "adversary_0"
