@@ -153,18 +153,34 @@ class LeaderboardCache:
         Raises:
             ArenaError: as :func:`leaderboard` (errors are not kept).
         """
-        cache, entry = self._entry(engine, (env_id, tournament, role))
+        key = (env_id, tournament, role)
+        cache, entry = self._entry(engine, key)
         stamp = cache.fingerprint()
         with entry.lock:
             if entry.stamp != stamp:
                 # The stamp read before computing: a match recorded meanwhile makes the
                 # next request compute again rather than keep rows that miss it.
-                entry.rows = leaderboard(engine, env_id=env_id, tournament=tournament, role=role)
+                try:
+                    entry.rows = leaderboard(
+                        engine, env_id=env_id, tournament=tournament, role=role
+                    )
+                except Exception:
+                    if entry.stamp is None:  # no entry per bad query string (unbounded)
+                        with self._lock:
+                            cache.entries.pop(key, None)
+                    raise
                 entry.stamp = stamp
             return [replace(row) for row in entry.rows]
 
+    def size(self, engine: Engine) -> int:
+        """How many queries are kept for ``engine``."""
+        with self._lock:
+            cache = self._engines.get(engine)
+            return 0 if cache is None else len(cache.entries)
 
-_shared = LeaderboardCache()
+
+#: The cache of the home page and ``GET /api/leaderboard``.
+SHARED = LeaderboardCache()
 
 
 def cached_leaderboard(
@@ -175,4 +191,4 @@ def cached_leaderboard(
     role: str | None = None,
 ) -> list[LeaderboardRow]:
     """:func:`tournaments.leaderboard.leaderboard` through the process's shared cache."""
-    return _shared.rows(engine, env_id=env_id, tournament=tournament, role=role)
+    return SHARED.rows(engine, env_id=env_id, tournament=tournament, role=role)

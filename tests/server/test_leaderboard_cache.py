@@ -70,6 +70,7 @@ def test_errors_are_not_kept(site: Site, computed: list[dict[str, Any]]) -> None
             {"detail": "unknown env 'chess_v0' (see arena envs)"},
         )
     assert len(computed) == 2
+    assert server.cache.SHARED.size(site.engine) == 0  # nothing kept per bad query
 
 
 def test_a_shared_probe_never_answers_with_a_call_begun_before_its_caller() -> None:
