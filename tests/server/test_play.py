@@ -329,3 +329,27 @@ def test_a_realtime_socket_needs_this_sites_page_or_a_token(play_site: Site) -> 
             ws.receive_json()
     with site.client.websocket_connect(url, headers={"Origin": "http://testserver"}) as ws:
         assert ws.receive_json()["your_seat"] == "adversary_0"
+
+
+def test_ctrl_c_of_arena_serve_ends_running_games_unrecorded(tmp_path: Path) -> None:
+    import httpx
+
+    from tests.e2e.live_server import add_user, start_server, stop_server
+
+    db_url = f"sqlite:///{tmp_path / 'arena.db'}"
+    token = add_user(db_url, tmp_path, "ada")
+    server = start_server(db_url, tmp_path)
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        for env in (TTT, "simple_tag_v3"):  # one waits for a click, one for its socket
+            body = {"env": env, "opponent": "random"}
+            answer = httpx.post(f"{server.url}/api/games", headers=headers, json=body, timeout=60)
+            assert answer.status_code == 201, answer.text
+    finally:
+        code = stop_server(server, timeout=60)  # killed (and the test fails) if it hangs
+    assert code == 0, server.log_text()
+    assert server.log_text().rstrip().endswith("server stopped")
+    from arena.storage import connect
+
+    with session_factory(connect(db_url))() as session:  # no game was recorded
+        assert session.scalars(select(m.Match.id)).all() == []
