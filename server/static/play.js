@@ -143,13 +143,14 @@
     result.appendChild(word);
     if (state.forfeit) result.appendChild(document.createTextNode(" (you forfeited: " + state.forfeit + ")"));
     else if (state.opponent_forfeit) result.appendChild(document.createTextNode(" (the opponent forfeited: " + state.opponent_forfeit + ")"));
-    if (state.match_id !== null) {
+    (state.games || []).forEach(function (one) {  // one game, or both of a pair
+      if (one.match_id === null) return;
       result.appendChild(document.createTextNode(" · "));
       var link = document.createElement("a");
-      link.href = "/matches/" + state.match_id;
-      link.textContent = "match #" + state.match_id;
+      link.href = "/matches/" + one.match_id;
+      link.textContent = "match #" + one.match_id + (state.games.length > 1 ? " (" + one.seat + ", " + one.result + ")" : "");
       result.appendChild(link);
-    }
+    });
     result.hidden = false;
   }
 
