@@ -38,7 +38,7 @@ from server.submissions import user_submissions
 from server.uploads import UploadError
 from server.users import new_secret, user_by_token
 from server.views import NotFound, match_detail, match_logs
-from tournaments.leaderboard import LeaderboardRow, leaderboard
+from tournaments.leaderboard import LeaderboardRow
 from tournaments.report.data import human_vs_ai_table
 
 router = APIRouter()
@@ -140,7 +140,7 @@ def env_page(request: Request, env_id: str, role: str | None = None) -> HTMLResp
     if spec is None:
         return error_page(request, 404, f"unknown env '{env_id}'")
     try:
-        rows = leaderboard(state.engine, env_id=env_id, role=role)
+        rows = cached_leaderboard(state.engine, env_id=env_id, role=role)
     except ArenaError as exc:
         return error_page(request, 400, str(exc))
     roles = [] if spec.symmetric else list(spec.roles)
@@ -164,7 +164,7 @@ def agent_page(request: Request, name: str) -> HTMLResponse:
     found = agent_rows(state.engine, name)
     if not found:
         return error_page(request, 404, f"no agent '{name}'")
-    ratings = [r for r in leaderboard(state.engine) if r.agent == name]
+    ratings = [r for r in cached_leaderboard(state.engine) if r.agent == name]
     agent = found[0]
     return render(
         request,

@@ -22,9 +22,9 @@ from arena.replay import MatchRecord, load_match, rebuild
 from arena.specs import EnvSpec
 from arena.textsafe import clean_text
 from server.access import visible_agents
+from server.cache import cached_leaderboard
 from server.queries import AgentRow, agent_rows, match_list
 from server.users import UserInfo
-from tournaments.leaderboard import LeaderboardRow, leaderboard
 
 log = logging.getLogger("arena.server")
 
@@ -52,7 +52,7 @@ def agent_detail(engine: Engine, name: str) -> dict[str, Any]:
     if not rows:
         raise NotFound(f"no agent '{name}'")
     listed = agents_list_of(rows)[0]
-    board = [r.to_dict() for r in leaderboard(engine) if r.agent == name]
+    board = [r.to_dict() for r in cached_leaderboard(engine) if r.agent == name]
     matches = [x.to_dict() for x in match_list(engine, agent=name, limit=20)]
     return {**listed, "ratings": board, "matches": matches}
 
@@ -319,9 +319,3 @@ def match_logs(
     data["note"] = clean_text(logs.note) if logs.note and viewer and viewer.organiser else None
     return data
 
-
-def board_rows(
-    engine: Engine, env_id: str | None = None, role: str | None = None
-) -> list[LeaderboardRow]:
-    """The leaderboard rows ``arena leaderboard`` prints (the same function)."""
-    return leaderboard(engine, env_id=env_id, role=role)

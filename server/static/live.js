@@ -20,6 +20,9 @@
   }
   function soon() { if (!pending) pending = setTimeout(refresh, 1000); }
   var events = new EventSource("/api/events");
+  // Whatever happened between this page's render and the stream's start (or a
+  // reconnect) has no event of its own: fetch the page once when the stream opens.
+  events.addEventListener("open", soon);
   // data-live names the events this page shows ("match submission tournament").
   document.body.dataset.live.split(" ").forEach(function (kind) {
     events.addEventListener(kind, soon);

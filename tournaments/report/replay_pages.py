@@ -61,7 +61,7 @@ def write_replays(
             try:
                 if key not in envs:
                     envs[key] = spec.build(**record.env_kwargs)
-                game = _positions(rebuild(spec, record, env=envs[key]))
+                game = _positions(rebuild(spec, record, env=envs[key], board=False))
             except Exception as exc:  # a stale log must not sink the whole report
                 errors += 1
                 game = f"<p>This match could not be replayed: {esc(exc)}</p>"
