@@ -39,13 +39,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here so --strict-markers accepts it without a pyproject change.
-    config.addinivalue_line(
-        "markers", "e2e: drives a real arena serve with Debian's chromium (tests/e2e)"
-    )
-
-
 @dataclass
 class E2ESite:
     """A running server, its database as seen from the test, and the users' tokens."""
