@@ -25,6 +25,8 @@ ALGORITHMS: dict[str, tuple[str, str, str, str]] = {
     "dueling-dqn": ("agents.dqn", "dqn", "Q-gradient", "Dueling Double DQN"),
     "per-dqn": ("agents.dqn", "dqn", "Q-gradient", "Double DQN with prioritised replay"),
     "rainbow": ("agents.dqn", "dqn", "Q-gradient", "Rainbow: n-step, noisy, C51, PER"),
+    "a2c": ("agents.a2c", "policy-gradient", "Policy gradient", "A2C: n-step actor-critic"),
+    "ppo": ("agents.ppo", "policy-gradient", "Policy gradient", "PPO: clipped surrogate, GAE"),
     "maddpg": ("agents.maddpg", "maddpg", "Actor-critic", "MADDPG, centralised critics"),
     "ddpg": ("agents.maddpg", "maddpg", "Actor-critic", "Independent DDPG learners"),
     "masac": ("agents.sac", "sac", "Actor-critic", "Multi-agent SAC, centralised critics"),

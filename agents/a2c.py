@@ -1,0 +1,99 @@
+"""A2C by self-play on tic-tac-toe and connect four: synchronous advantage actor-critic.
+
+Mnih et al. 2016 (A3C) made synchronous: all ``n_games`` games step in
+lockstep, and after every rollout of ``rollout_steps`` ticks the learner takes
+**one** gradient step (no epochs, no minibatches, no clipping of the ratio: the
+data is exactly on-policy).
+
+1. **Rollout** as PPO's (:class:`agents.common.pg_rollout.SelfPlayRollouts`),
+   against the league's opponents.
+2. **n-step returns** along each seat's trajectory (successor two ticks later):
+
+       G_t = r_t + γ r_{t+2} + ... + γ^{k-1} r_{t+2(k-1)} + γ^k V(s_{t+2k}),   k = n_step
+
+   cut short at the end of the game (no bootstrap) or at the last move the
+   rollout holds (bootstrap from its value); Â_t = G_t - V(s_t).
+3. **One step** on
+
+       L = -E[log π(a|s) Â] + c_v ½ E[(V(s) - G)²] - c_e H[π]
+
+   (Â is a constant: no gradient through the critic into the actor's term),
+   with the gradient's global norm clipped to ``max_grad_norm``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import torch
+from torch import nn
+
+from agents.common import pg_math
+from agents.common.actor_critic import ActorCritic
+from agents.common.boards import Boards
+from agents.common.pg_rollout import STRIDE, Rollout, flatten, mirror_permutation, mirrored
+from agents.common.pg_trainer import PGConfig, run_pg
+from agents.common.pg_trainer import supports as pg_supports
+from arena.config_check import POSITIVE
+from arena.specs import EnvSpec
+from arena.trainer import TrainRequest, TrainSummary
+
+
+@dataclass
+class Config(PGConfig):
+    """A2C's keys on top of the shared ones; shorter rollouts, one step each."""
+
+    n_step: Annotated[int, POSITIVE] = 5
+    """Moves of the seat summed before bootstrapping from V."""
+    rollout_steps: Annotated[int, POSITIVE] = 16
+    """Ticks per rollout (one gradient step each)."""
+    lr: Annotated[float, POSITIVE] = 7e-4
+    """Adam learning rate."""
+    norm_adv: bool = False
+    """Normalise the advantages over the batch (off in the classic recipe)."""
+
+
+COLUMNS = ["policy_loss", "value_loss", "entropy", "explained_variance", "samples"]
+
+
+def update(
+    net: ActorCritic, optimizer: torch.optim.Optimizer, rollout: Rollout, cfg: Any, boards: Boards
+) -> dict[str, Any]:
+    """n-step returns, then one actor-critic gradient step on the whole rollout."""
+    assert isinstance(cfg, Config)
+    returns = pg_math.nstep_returns(
+        rollout.rewards, rollout.values, rollout.dones, gamma=cfg.gamma, n=cfg.n_step,
+        stride=STRIDE,
+    )  # fmt: skip
+    batch = flatten(rollout, returns - rollout.values, returns)
+    if cfg.mirror:
+        batch = mirrored(batch, mirror_permutation(boards, str(rollout.obs.device)), net)
+    logits, values = net(batch.obs)
+    masked = pg_math.masked_logits(logits, batch.masks)
+    logp = pg_math.log_probs(masked).gather(1, batch.actions[:, None]).squeeze(1)
+    adv = pg_math.normalise(batch.advantages) if cfg.norm_adv else batch.advantages
+    policy_loss = -(logp * adv).mean()  # ∇ log π(a|s) Â: the policy gradient theorem
+    value_loss = pg_math.value_loss(values, batch.values, batch.returns, None)
+    entropy = pg_math.entropy(masked).mean()
+    loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.max_grad_norm > 0:
+        nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+    optimizer.step()
+    return {
+        "policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(),
+        "entropy": entropy.detach(),
+        "explained_variance": pg_math.explained_variance(batch.values, batch.returns),
+        "samples": len(batch),
+    }  # fmt: skip
+
+
+def supports(name: str, spec: EnvSpec) -> str | None:
+    return pg_supports(name, spec)
+
+
+def run(request: TrainRequest) -> TrainSummary:
+    """Train A2C by self-play on ``request.env_id`` and write the package."""
+    return run_pg(request, Config, update, COLUMNS)
