@@ -367,6 +367,7 @@ def prepare_realtime(
     Raises:
         ArenaError: a bad env, opponent or name, before anything is played.
     """
+    from arena.rating import asymmetric
     from arena.registry import get_env
 
     spec = get_env(env_id)
@@ -378,6 +379,8 @@ def prepare_realtime(
     check_name(name, engine)
     theirs = spec.teams[1 if first else 0]
     roles = tuple(dict.fromkeys(side.role for side in spec.sides if side.team == theirs))
+    if asymmetric((side.role, side.team) for side in spec.sides):
+        roles = spec.roles  # a duplicate pair (play_series(pairs=True)): both sides in turn
     rival = _rival(opponent, env_id, roles, base_dir)
     person = AgentSource(info=human_info(name), envs=None, roles=None)
     env = spec.build(render_mode="rgb_array")

@@ -374,4 +374,5 @@ def opponents_for(engine: Engine, env_id: str) -> list[str]:
 
 
 def _plays(source: AgentSource, env_id: str, roles: Sequence[str]) -> bool:
-    return source.supports(env_id) and any(source.can_fill(role) for role in roles)
+    # Every role: a role-asymmetric real-time game is a pair, the opponent on both sides.
+    return source.supports(env_id) and all(source.can_fill(role) for role in roles)
