@@ -41,6 +41,7 @@ from arena.result import MatchResult
 from arena.sources import AgentSource
 from arena.textsafe import clean_text
 from server.settings import Settings
+from server.submissions import claim_person_name
 from server.users import UserInfo
 
 log = logging.getLogger("arena.server")
@@ -72,15 +73,18 @@ class ServerStopped(Exception):
 def person_name(user: UserInfo, engine: Engine) -> str:
     """The agent name a user plays under: their user name, kind ``human``.
 
-    When that name is a built-in's or a stored machine agent's (the user's own
-    upload called the same, say), the person plays as ``NAME human``: a space
-    is never in a package's or a user's name, so no upload can take it.
+    When that name is a built-in's, a stored machine agent's, or another user's
+    (an upload called the same, say), the person plays as ``NAME human``: a
+    space is never in a package's or a user's name, so no upload can take it.
+    The name played under is recorded as the user's (``agent_owners``), so no
+    other user can later upload a package under it.
 
     Raises:
         ArenaError: neither name can be a person's (too long with the suffix).
     """
     try:
         check_name(user.name, engine)
+        claim_person_name(engine, user, user.name)
         return user.name
     except ArenaError:
         fallback = user.name + PERSON_SUFFIX

@@ -141,6 +141,9 @@ def retry_after(engine: Engine, user: UserInfo, per_hour: int) -> int | None:
 
 def name_refusal(session: Any, user: UserInfo, name: str) -> str | None:
     """Why ``user`` may not submit under ``name``; None if they may."""
+    kind = session.scalar(select(m.Agent.kind).where(m.Agent.name == name))
+    if kind == "human":  # one name, one kind: a person's games and a package never mix
+        return f"agent name '{name}' is a person's (the name they play under); choose another name"
     owner = session.execute(
         select(User.id, User.name)
         .join(AgentOwner, AgentOwner.user_id == User.id)
@@ -150,10 +153,33 @@ def name_refusal(session: Any, user: UserInfo, name: str) -> str | None:
         if owner[0] == user.id or user.organiser:
             return None
         return f"agent name '{name}' belongs to another user; choose another name"
-    exists = session.scalar(select(m.Agent.id).where(m.Agent.name == name))
-    if exists is not None and not user.organiser:
+    if kind is not None and not user.organiser:
         return f"agent name '{name}' is taken by an agent of the arena's own; choose another name"
     return None
+
+
+def claim_person_name(engine: Engine, user: UserInfo, name: str) -> None:
+    """Record ``name``, the name ``user`` plays under in the browser, as theirs.
+
+    Then nobody else can upload a package under it (:func:`name_refusal`), so a
+    person's rating never shares its name with another user's machine.
+
+    Raises:
+        ArenaError: another user owns the name (their upload, or their games).
+    """
+    with session_factory(engine).begin() as session:
+        owner = session.scalar(select(AgentOwner.user_id).where(AgentOwner.agent_name == name))
+        if owner == user.id:
+            return
+        if owner is not None:
+            raise ArenaError(f"agent name '{name}' belongs to another user")
+        try:
+            with session.begin_nested():
+                session.add(AgentOwner(agent_name=name, user_id=user.id))
+        except IntegrityError:  # claimed a moment ago
+            owner = session.scalar(select(AgentOwner.user_id).where(AgentOwner.agent_name == name))
+            if owner != user.id:
+                raise ArenaError(f"agent name '{name}' belongs to another user") from None
 
 
 def public_text(text: str | None, upload: Path, filename: str) -> str | None:

@@ -249,6 +249,30 @@ def test_a_person_whose_name_is_taken_by_a_machine_plays_as_name_human(
     assert state["player"] == "minimax human"
 
 
+def test_the_name_a_person_plays_under_is_theirs_and_no_package_takes_it(
+    play_site: Site, tmp_path: Path
+) -> None:
+    from tests.server.server_helpers import package_copy, tar_gz
+
+    game = _start(play_site).json()  # ada plays as "ada": the name is hers from the start
+    named_ada = tar_gz(package_copy(tmp_path, name="ada"), top="ada")
+    early = play_site.upload("bob", "ada.tar.gz", named_ada)  # before any game is stored
+    assert early.status_code == 403
+    assert early.json()["detail"] == "agent name 'ada' belongs to another user; choose another name"
+    _play_out(play_site, game)
+    person = "agent name 'ada' is a person's (the name they play under); choose another name"
+    for user in ("bob", "ada", "prof"):  # nobody, organisers and ada included, mixes the kinds
+        late = play_site.upload(user, "ada.tar.gz", named_ada)
+        assert (late.status_code, late.json()["detail"]) == (403, person)
+    # bob, whose name ada's upload took first, plays under "bob human".
+    sent = play_site.upload(
+        "ada", "bob.tar.gz", tar_gz(package_copy(tmp_path, name="bob"), top="bob")
+    )
+    play_site.work()  # checked and accepted: "bob" is ada's package now
+    assert play_site.submission("ada", sent.json()["submission"]).json()["status"] == "accepted"
+    assert _start(play_site, user="bob").json()["player"] == "bob human"
+
+
 def _person_actions(site: Site, match_id: int, seat: str) -> list[int]:
     actions = site.client.get(f"/api/matches/{match_id}").json()["actions"]
     return [action for step in actions for s, action in step if s == seat]
