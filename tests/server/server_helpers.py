@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import tarfile
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -107,3 +110,23 @@ def record_match(db_engine: Engine, env_id: str, agents: list[str], seed: int = 
     match_id = Recorder(db_engine, RatingSystem()).record(result)
     assert match_id is not None
     return match_id
+
+
+@contextlib.contextmanager
+def serving(site: Site) -> Iterator[str]:
+    """The site's app on a real uvicorn on 127.0.0.1 (a free port); yields its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(site.client.app, host="127.0.0.1", port=0, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            threading.Event().wait(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

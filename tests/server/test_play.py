@@ -341,6 +341,22 @@ def test_a_realtime_mpe_game_streams_frames_takes_keys_and_is_rated_as_a_pair(
     assert [(r.kind, r.games) for r in rows] == [("human", 1)]  # one rated pair
 
 
+def test_a_realtime_game_streams_over_a_real_servers_websocket(play_site: Site) -> None:
+    # uvicorn refuses WebSocket upgrades unless a WebSocket library is installed
+    # (the [server] extra's websockets): the test client alone would not notice.
+    from websockets.sync.client import connect
+
+    from tests.server.server_helpers import serving
+
+    state = _start(play_site, env="simple_tag_v3", opponent="random", seat="second").json()
+    with serving(play_site) as url:
+        socket_url = url.replace("http://", "ws://") + f"/api/games/{state['id']}/ws"
+        with connect(socket_url, additional_headers=play_site.auth("ada"), open_timeout=30) as ws:
+            assert json.loads(ws.recv(timeout=30))["id"] == state["id"]
+            frame = ws.recv(timeout=30)
+            assert isinstance(frame, bytes) and frame.startswith(b"\x89PNG")
+
+
 def test_a_realtime_socket_needs_this_sites_page_or_a_token(play_site: Site) -> None:
     from starlette.websockets import WebSocketDisconnect
 

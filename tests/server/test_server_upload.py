@@ -3,8 +3,6 @@ the size limits (while streaming), the rate limit, and the CLI client."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ from sqlalchemy import func, select
 from arena.storage import session_factory
 from arena.storage.accounts import AgentOwner, Submission
 from tests.conftest import EXAMPLE_C4
-from tests.server.server_helpers import Site, make_site, package_copy, tar_gz
+from tests.server.server_helpers import Site, make_site, package_copy, serving, tar_gz
 
 
 def _c4(tmp_path: Path, name: str | None = None) -> bytes:
@@ -205,33 +203,13 @@ def test_a_submission_is_its_uploaders_and_the_organisers(site: Site, tmp_path: 
     assert site.client.get("/api/submissions/1").status_code == 401
 
 
-@contextlib.contextmanager
-def _serving(site: Site) -> Iterator[str]:
-    """The site's app on a real uvicorn on 127.0.0.1 (a free port); yields its URL."""
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(site.client.app, host="127.0.0.1", port=0, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            threading.Event().wait(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 def test_the_cli_client_uploads_to_a_running_server(tmp_path: Path) -> None:
     from arena.errors import ArenaError
     from arena.remote_submit import submit_remote
     from server.worker import Worker
 
     site = make_site(tmp_path, poll_s=0.1)
-    with _serving(site) as url:
+    with serving(site) as url:
         state = submit_remote(url, site.tokens["ada"], EXAMPLE_C4, wait=False)
         assert (state["status"], state["agent"], state["version"]) == (
             "checking",
@@ -260,7 +238,7 @@ def test_arena_agent_submit_with_server_and_token(tmp_path: Path) -> None:
 
     site = make_site(tmp_path, poll_s=0.1)
     runner = CliRunner()
-    with _serving(site) as url:
+    with serving(site) as url:
         sent = runner.invoke(
             app,
             ["agent", "submit", str(EXAMPLE_C4), "--server", url, "--no-wait"],
