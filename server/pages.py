@@ -242,14 +242,33 @@ def _cookie_args(state: AppState) -> dict[str, Any]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    return _login_form(request)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return _login_form(request, back=local_path(next))
 
 
-def _login_form(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+def local_path(target: object) -> str:
+    """Where to go after signing in: a path on this site, else ``/submit``.
+
+    Only ``/path`` is taken: ``//host``, ``/\\host`` and ``scheme:`` would leave
+    the site (an open redirect a phishing link could use).
+    """
+    if (
+        isinstance(target, str)
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and all(c.isprintable() and not c.isspace() for c in target)
+        and len(target) <= 512
+    ):
+        return target
+    return "/submit"
+
+
+def _login_form(
+    request: Request, status: int = 200, error: str | None = None, back: str = "/submit"
+) -> HTMLResponse:
     state = app_state(request)
     token = new_secret()
-    response = render(request, "login.html", status, login_csrf=token, error=error)
+    response = render(request, "login.html", status, login_csrf=token, error=error, back=back)
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login", **_cookie_args(state)
     )
@@ -260,25 +279,26 @@ def _login_form(request: Request, status: int = 200, error: str | None = None) -
 async def login_post(request: Request) -> Response:
     state = app_state(request)
     form = await request.form(max_files=0, max_fields=4)
+    back = local_path(form.get("next"))
     given = form.get("csrf")
     if not same_secret(
         given if isinstance(given, str) else None, request.cookies.get(LOGIN_CSRF_COOKIE)
     ):
         return _login_form(
-            request, 403, "the form expired or came from another site; sign in again"
+            request, 403, "the form expired or came from another site; sign in again", back
         )
     if not state.login_limiter.allow(client_key(request)):
-        return _login_form(request, 429, "too many sign-in attempts; wait a minute")
+        return _login_form(request, 429, "too many sign-in attempts; wait a minute", back)
     token = form.get("token")
     user = None
     if isinstance(token, str):
         user = await run_in_threadpool(user_by_token, state.engine, token.strip())
     if user is None:
-        return _login_form(request, 401, "that token is unknown or revoked")
+        return _login_form(request, 401, "that token is unknown or revoked", back)
     key, _csrf = await run_in_threadpool(
         open_session, state.engine, user.id, days=state.settings.session_days
     )
-    response = RedirectResponse("/submit", status_code=303)
+    response = RedirectResponse(back, status_code=303)
     response.set_cookie(
         COOKIE,
         key,

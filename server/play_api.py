@@ -24,7 +24,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -214,8 +214,8 @@ def play_index(request: Request) -> HTMLResponse:
 @router.get("/play/{env_id}", response_class=HTMLResponse)
 def play_page(request: Request, env_id: str) -> Response:
     session = signed_in(request)
-    if session is None:
-        return RedirectResponse("/login", status_code=303)
+    if session is None:  # back here once signed in
+        return RedirectResponse(f"/login?next=/play/{quote(env_id)}", status_code=303)
     realtime = env_id in realtime_envs()
     if not realtime and env_id not in playable_envs():
         return error_page(request, 404, f"'{env_id}' cannot be played in the browser")

@@ -197,7 +197,7 @@ def _login(site: Site, user: str) -> str:
 def test_the_play_page_needs_a_sign_in_and_the_api_its_csrf_header(play_site: Site) -> None:
     site = play_site
     out = site.client.get(f"/play/{TTT}", follow_redirects=False)
-    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    assert (out.status_code, out.headers["location"]) == (303, f"/login?next=/play/{TTT}")
     csrf = _login(site, "ada")
     page = site.client.get(f"/play/{TTT}")
     assert page.status_code == 200

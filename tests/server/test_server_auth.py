@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -171,3 +172,35 @@ def test_a_cookie_never_authorises_a_state_changing_api_call(site: Site, tmp_pat
     answer = site.client.post("/api/agents", files={"package": ("c4.tar.gz", data)})
     assert answer.status_code == 401
     assert answer.json()["detail"] == "this call needs 'Authorization: Bearer TOKEN'"
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [
+        ("/play/tictactoe_v3", "/play/tictactoe_v3"),
+        (None, "/submit"),
+        ("//evil.example/x", "/submit"),  # another host: an open redirect
+        ("/\\evil.example", "/submit"),  # browsers read a backslash as a slash
+        ("https://evil.example/", "/submit"),
+        ("/ok\r\nSet-Cookie: x=1", "/submit"),  # no header splitting
+    ],
+)
+def test_sign_in_goes_back_to_the_page_asked_for_and_never_off_the_site(
+    site: Site, asked: str | None, lands: str
+) -> None:
+    query = {} if asked is None else {"next": asked}
+    page = site.client.get("/login", params=query)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    back = re.search(r'name="next" value="([^"]*)"', page.text)
+    assert csrf is not None and back is not None
+    data = {"csrf": csrf.group(1), "token": site.tokens["ada"], "next": asked or ""}
+    answer = site.client.post("/login", data=data, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, lands)
+
+
+def test_the_play_page_sends_a_signed_out_visitor_to_sign_in_and_back(site: Site) -> None:
+    answer = site.client.get("/play/connect_four_v3", follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (
+        303,
+        "/login?next=/play/connect_four_v3",
+    )
