@@ -57,14 +57,14 @@ def gae(
     """
     steps = rewards.shape[0]
     advantages = torch.zeros_like(values)
-    not_done = 1.0 - dones.float()
+    not_done = 1.0 - dones.to(values.dtype)
+    # The last ``stride`` steps have no successor: only a finished game gives them a target.
+    tail = slice(max(steps - stride, 0), steps)
+    advantages[tail] = (rewards[tail] - values[tail]) * (1.0 - not_done[tail])
     for t in reversed(range(steps - stride)):
         nxt = t + stride
         delta = rewards[t] + gamma * not_done[t] * values[nxt] - values[t]
         advantages[t] = delta + gamma * lam * not_done[t] * advantages[nxt]
-    # The last ``stride`` steps have no successor: only a finished game gives them a target.
-    tail = slice(max(steps - stride, 0), steps)
-    advantages[tail] = (rewards[tail] - values[tail]) * (1.0 - not_done[tail])
     return advantages, advantages + values
 
 
@@ -78,7 +78,7 @@ def nstep_returns(
     stride: int = 1,
 ) -> torch.Tensor:
     """n-step returns G^(n) for (T, ...) rollouts; a truncated step's return is its value."""
-    not_done = 1.0 - dones.float()
+    not_done = 1.0 - dones.to(values.dtype)
     cut = truncated(dones, stride)
     ret = values.clone()
     for _ in range(n):
