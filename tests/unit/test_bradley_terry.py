@@ -293,3 +293,18 @@ def test_bradley_terry_is_none_under_two_agents() -> None:
     two = [[Seat(1, 0, 0, 1, "win", False), Seat(2, 1, 1, 2, "loss", False)]]
     assert set(_bradley_terry(two)) == {1, 2}
     assert all(isinstance(r, BTRating) for r in _bradley_terry(two).values())
+
+
+def test_few_games_give_wide_intervals_never_zero_width() -> None:
+    # One game: a bootstrap alone resamples that one game and claims certainty.
+    one = fit([("a", "b", 1.0)])
+    width = one["a"].high - one["a"].low
+    assert 600 < width < 800  # about +-360 Elo: the posterior's spread at one game
+    assert one["a"].low < 1000.0 < one["a"].high  # one win does not prove a is stronger
+    ten = fit([("a", "b", 1.0, 10)])
+    assert ten["a"].low > 1000.0  # ten straight wins do
+    assert ten["a"].high - ten["a"].low < width
+    # With plenty of varied data the bootstrap's interval decides, as before.
+    many = fit(simulate(5000, seed=7))
+    sd = {a: (r.high - r.low) / (2 * 1.96) for a, r in many.items()}
+    assert max(sd.values()) < 40
