@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.pg import fresh_pg_database
 
 # A test run started in the background by a shell without job control (`(make test &)`,
 # some CI runners) inherits SIGINT ignored (POSIX), and Python then installs no
@@ -43,19 +44,9 @@ def pg_url() -> Iterator[str]:
         pytest.skip(
             "PostgreSQL not available: set ARENA_TEST_PG_URL (CI starts one with .ci/postgres.sh)"
         )
-    from sqlalchemy import create_engine, make_url, text
-
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        import psycopg  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"PostgreSQL driver not installed ({exc}): pip install -e '.[postgres]'")
-    name = f"arena_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        # FORCE ends connections the test's engines still hold in their pools.
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database(admin_url) as url:
+        yield url

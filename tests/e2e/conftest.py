@@ -18,25 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.live_server import (
     LiveServer,
     add_user,
-    fresh_pg_database,
     start_server,
     stop_server,
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Without these chromium keeps calling home (updates, sync, QUIC probes) on a closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.pg import fresh_pg_database
 
 
 @dataclass

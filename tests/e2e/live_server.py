@@ -14,9 +14,6 @@ import subprocess
 import sys
 import tarfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,24 +99,6 @@ def add_user(db_url: str, home: Path, name: str, *, organiser: bool = False) -> 
         check=True,
     )
     return result.stdout.strip()
-
-
-@contextmanager
-def fresh_pg_database(admin_url: str) -> Iterator[str]:
-    """A new, empty database on the server of ``admin_url`` (a role that may create
-    databases), dropped afterwards with the connections still open to it."""
-    from sqlalchemy import create_engine, make_url, text
-
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"arena_e2e_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 FIRST_LEGAL = """\

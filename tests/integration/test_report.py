@@ -24,10 +24,10 @@ from arena.sources import resolve_agent
 from arena.storage import connect, session_factory
 from arena.storage import models as m
 from arena.storage.recorder import Recorder
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tournaments.report import write_report
 from tournaments.run import run_tournament
 
-CHROMIUM = Path("/usr/bin/chromium")
 EVIL = "evil<script>alert(1)</script>"
 HUMAN_VS_AI = [
     "Game",
@@ -324,13 +324,7 @@ def test_index_renders_in_headless_chromium(site: tuple[Path, str], tmp_path: Pa
     flags = [
         str(CHROMIUM),
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         f"--user-data-dir={profile}",
         "--window-size=1280,2000",
     ]
