@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common.centralised import joint_critic_input, own_first_order
+from agents.common.centralised import JointCritic
 from agents.common.joint_replay import JointBatch
 from agents.common.mpe_loop import (
     SHARED_PRESET,
@@ -176,9 +176,7 @@ class MADDPG:
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
         self.mask = torch.as_tensor(vec.action_mask(), device=device)  # [N, A]
-        # eye[i, :, j, :] = 1 where critic i looks at seat j == i: its own action.
-        self.eye = torch.eye(n, device=device)[:, None, :, None]
-        self.own_first = own_first_order(n, device)  # the order critic i reads seats in
+        self.joint = JointCritic(n, o, a, device=device)  # critic i reads its own seat first
         self.ou = torch.zeros(vec.n_envs, n, a, device=device)
         self.updates = 0
 
@@ -222,35 +220,36 @@ class MADDPG:
 
     # --- learning -------------------------------------------------------------
 
-    def critic_input(self, obs: torch.Tensor, joint_act: torch.Tensor) -> torch.Tensor:
-        """Each critic's input, ``[N, B, in]``.
+    def q(
+        self,
+        critic: StackedMLP,
+        obs: torch.Tensor,
+        act: torch.Tensor,
+        own: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Critic values ``[N, B]`` of ``obs [B, N, o]`` and ``act [B, N, a]``.
 
-        ``obs`` is ``[B, N, o]``; ``joint_act`` is ``[N, B, N, a]``: critic ``i``'s
-        view of the joint action (the actor update swaps in seat ``i``'s own new
-        action). MADDPG: every observation, then every action, seat ``i``'s
-        first (``o_i, o_-i, a_i, a_-i``), so a critic shared by several seats
-        knows whose value it gives; DDPG: ``(o_i, a_i)``.
+        ``own [N, B, a]``, if given, is each critic's own seat's action in place
+        of the one in ``act`` (the actor update). MADDPG: every observation, then
+        every action, seat ``i``'s first (``o_i, o_-i, a_i, a_-i``), so a critic
+        shared by several seats knows whose value it gives; DDPG: ``(o_i, a_i)``.
         """
         if self.centralised:
-            return joint_critic_input(obs, joint_act, self.own_first)
-        own_act = joint_act.diagonal(dim1=0, dim2=2).permute(2, 0, 1)  # [N, B, a]
-        return torch.cat([obs.transpose(0, 1), own_act], dim=-1)
-
-    def q(self, critic: StackedMLP, obs: torch.Tensor, joint_act: torch.Tensor) -> torch.Tensor:
-        return critic(self.critic_input(obs, joint_act)).squeeze(-1)  # [N, B]
+            return self.joint(critic, obs, act, own).squeeze(-1)
+        own_act = act.transpose(0, 1) if own is None else own
+        return critic(torch.cat([obs.transpose(0, 1), own_act], dim=-1)).squeeze(-1)
 
     def update(self, batch: JointBatch) -> None:
-        cfg, n = self.cfg, self.n
+        cfg = self.cfg
         obs, act, rew, next_obs, term = batch
         follow_lr_schedule(self)
-        same = act.unsqueeze(0).expand(n, *act.shape)  # every critic sees the stored actions
 
         # Critic: y_i = r_i + gamma (1 - d) Q'_i(o', mu'_1(o'_1), ..., mu'_N(o'_N)).
         with torch.no_grad():
             next_act = self._greedy(self._logits(self.actor_target, next_obs)).transpose(0, 1)
-            q_next = self.q(self.critic_target, next_obs, next_act.unsqueeze(0).expand_as(same))
+            q_next = self.q(self.critic_target, next_obs, next_act)
             y = rew.T + cfg.gamma * (1.0 - term.T) * q_next
-        critic_loss = (self.q(self.critic, obs, same) - y).pow(2).mean(1).sum()
+        critic_loss = (self.q(self.critic, obs, act) - y).pow(2).mean(1).sum()
         self.critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         clip_grad_norm_per_agent(self.critic.parameters(), cfg.grad_clip)
@@ -263,10 +262,9 @@ class MADDPG:
         else:
             # Straight-through: one-hot forward, soft-sample gradient backward.
             mine = F.gumbel_softmax(out, tau=cfg.gumbel_temperature, hard=True)
-        joint = same * (1.0 - self.eye) + mine.unsqueeze(2) * self.eye
         reg = (out * self.mask[:, None, :]).pow(2).mean(dim=(1, 2)).sum()
         self.critic.requires_grad_(False)
-        actor_loss = -self.q(self.critic, obs, joint).mean(1).sum() + cfg.logit_reg * reg
+        actor_loss = -self.q(self.critic, obs, act, own=mine).mean(1).sum() + cfg.logit_reg * reg
         self.actor_opt.zero_grad(set_to_none=True)
         actor_loss.backward()
         self.critic.requires_grad_(True)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.common.centralised import joint_critic_input, own_first_order
+from agents.common.centralised import JointCritic
 from agents.common.joint_replay import JointBatch
 from agents.common.mpe_loop import (
     SHARED_PRESET,
@@ -172,8 +172,8 @@ class SAC:
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.alpha_lr)
         self.mask = torch.as_tensor(vec.action_mask(), device=device)  # [N, A]
-        self.eye = torch.eye(n, device=device)[:, None, :, None]
-        self.own_first = own_first_order(n, device)  # the order critic i reads seats in
+        # Critic i reads its own seat first; a discrete critic never reads its own action.
+        self.joint = JointCritic(n, o, a, copies=2, own_action=self.continuous, device=device)
         dims = torch.as_tensor(vec.act_dims, dtype=torch.float32, device=device)
         if self.continuous:
             self.target_entropy = -dims * cfg.target_entropy_scale / 0.3
@@ -226,51 +226,54 @@ class SAC:
 
     # --- the critics ------------------------------------------------------------
 
-    def q(self, critic: StackedMLP, obs: torch.Tensor, joint_act: torch.Tensor) -> torch.Tensor:
+    def q(
+        self,
+        critic: StackedMLP,
+        obs: torch.Tensor,
+        act: torch.Tensor,
+        own: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Twin values ``[2, N, B]`` (continuous) or ``[2, N, B, a]`` (discrete: per own action).
 
-        ``obs [B, N, o]``; ``joint_act [N, B, N, a]``: critic ``i``'s view of the
-        joint action. Discrete critics never see their own seat's action (it is
-        their output index), so that slot is zeroed.
+        ``obs [B, N, o]``, ``act [B, N, a]``; ``own [N, B, a]``, if given, is each
+        critic's own seat's action in place of the one in ``act`` (the actor
+        update, continuous). Discrete critics never see their own seat's action
+        (it is their output index).
         """
         n, b = self.n, obs.shape[0]
-        if not self.continuous:
-            joint_act = joint_act * (1.0 - self.eye)
         if self.centralised:
-            x = joint_critic_input(obs, joint_act, self.own_first)
-        elif self.continuous:
-            own = joint_act.diagonal(dim1=0, dim2=2).permute(2, 0, 1)
-            x = torch.cat([obs.transpose(0, 1), own], dim=-1)
+            out = self.joint(critic, obs, act, None if own is None else torch.cat([own, own]))
         else:
             x = obs.transpose(0, 1)
-        out = critic(torch.cat([x, x], dim=0)).view(2, n, b, -1)
+            if self.continuous:
+                x = torch.cat([x, act.transpose(0, 1) if own is None else own], dim=-1)
+            out = critic(torch.cat([x, x], dim=0))
+        out = out.view(2, n, b, -1)
         return out.squeeze(-1) if self.continuous else out
 
     def update(self, batch: JointBatch) -> None:
-        cfg, n = self.cfg, self.n
+        cfg = self.cfg
         obs, act, rew, next_obs, term = batch
         follow_lr_schedule(self)
         alpha = self.log_alpha.exp().detach()[:, None]  # [N, 1]
-        stored = act.unsqueeze(0).expand(n, *act.shape)  # [N, B, N, a]
 
         with torch.no_grad():
             if self.continuous:
                 # y = r + gamma (1 - d) (min_k Q'_k(o', a') - alpha log pi(a'|o')), a' ~ pi(o')
                 next_a, next_logp = self.sample(next_obs)
-                joint_next = next_a.transpose(0, 1).unsqueeze(0).expand_as(stored)
-                q_next = self.q(self.critic_target, next_obs, joint_next).min(0).values
+                q_next = self.q(self.critic_target, next_obs, next_a.transpose(0, 1))
+                q_next = q_next.min(0).values
                 v_next = q_next - alpha * next_logp
             else:
                 # V(o') = sum_a pi(a|o') (min_k Q'_k(o', a'_-i, a) - alpha log pi(a|o'))
                 logits, next_logp = self.policy(next_obs)
                 index = torch.distributions.Categorical(logits=logits).sample()
                 next_a = F.one_hot(index, logits.shape[-1]).float().transpose(0, 1)
-                joint_next = next_a.unsqueeze(0).expand_as(stored)
-                q_next = self.q(self.critic_target, next_obs, joint_next).min(0).values
+                q_next = self.q(self.critic_target, next_obs, next_a).min(0).values
                 v_next = (next_logp.exp() * (q_next - alpha[..., None] * next_logp)).sum(-1)
             y = rew.T + cfg.gamma * (1.0 - term.T) * v_next  # [N, B]
 
-        q_now = self.q(self.critic, obs, stored)
+        q_now = self.q(self.critic, obs, act)
         if not self.continuous:  # the value of the action taken
             q_now = (q_now * act.transpose(0, 1).unsqueeze(0)).sum(-1)
         critic_loss = (q_now - y.unsqueeze(0)).pow(2).mean(-1).sum()
@@ -283,14 +286,13 @@ class SAC:
         self.critic.requires_grad_(False)
         if self.continuous:
             mine, logp = self.sample(obs)
-            joint = stored * (1.0 - self.eye) + mine.unsqueeze(2) * self.eye
-            q_pi = self.q(self.critic, obs, joint).min(0).values
+            q_pi = self.q(self.critic, obs, act, own=mine).min(0).values
             actor_loss = (alpha * logp - q_pi).mean(1).sum()
             entropy_gap = -logp.detach() - self.target_entropy[:, None]  # [N, B]
         else:
             _, logp = self.policy(obs)
             probs = logp.exp()
-            q_pi = self.q(self.critic, obs, stored).min(0).values
+            q_pi = self.q(self.critic, obs, act).min(0).values
             actor_loss = (probs * (alpha[..., None] * logp - q_pi)).sum(-1).mean(1).sum()
             entropy = -(probs * logp).sum(-1).detach()
             entropy_gap = entropy - self.target_entropy[:, None]

@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from agents.common.centralised import joint_critic_input, own_first_order  # noqa: E402
 from agents.common.joint_replay import JointReplay  # noqa: E402
 from agents.common.mpe_loop import evaluate, team_return  # noqa: E402
 from agents.common.stacked import StackedMLP, clip_grad_norm_per_agent, soft_update  # noqa: E402
@@ -46,7 +47,7 @@ def test_centralised_critic_sees_joint_obs_action_and_actor_only_its_own() -> No
     assert learner.actor.weights[0].shape == (n, o, 64)  # each actor: its own observation
     assert learner.critic.weights[0].shape == (n, n * (o + a), 64)  # each critic: everything
     obs, act, *_ = _batch(vec)
-    x = learner.critic_input(obs, act.unsqueeze(0).expand(n, *act.shape))
+    x = joint_critic_input(obs, act.unsqueeze(0).expand(n, *act.shape), own_first_order(n))
     assert x.shape == (n, 8, n * (o + a))
     # Every critic gets all observations, then all actions, its own seat's first.
     assert torch.equal(x[0, :, : n * o], obs.reshape(8, -1))
@@ -68,7 +69,7 @@ def test_shared_parameters_one_network_per_role_trained_by_every_seat() -> None:
     logits = learner._logits(learner.actor, same)
     assert torch.equal(logits[0], logits[2]) and not torch.equal(logits[0], logits[3])
     # A shared critic still tells seats apart: their inputs put their own seat first.
-    q = learner.q(learner.critic, obs, act.unsqueeze(0).expand(4, *act.shape))
+    q = learner.q(learner.critic, obs, act)
     assert not torch.allclose(q[0], q[1])
     before = [w.detach().clone() for w in learner.actor.weights]
     learner.update(tuple(_batch(vec, 16)))  # type: ignore[arg-type]
@@ -85,9 +86,10 @@ def test_independent_critic_sees_only_its_own_obs_action() -> None:
     learner, vec = _learner("simple_tag_v3", centralised=False)
     assert learner.critic.weights[0].shape == (4, 16 + 5, 64)
     obs, act, *_ = _batch(vec)
-    x = learner.critic_input(obs, act.unsqueeze(0).expand(4, *act.shape))
-    assert x.shape == (4, 8, 21)
-    assert torch.equal(x[2], torch.cat([obs[:, 2], act[:, 2]], dim=-1))
+    own = torch.randn(4, 8, 5)
+    q = learner.q(learner.critic, obs, act, own=own)
+    mine = torch.cat([obs.transpose(0, 1), own], dim=-1)
+    assert torch.equal(q, learner.critic(mine).squeeze(-1))
 
 
 def test_padded_actions_are_never_chosen() -> None:

@@ -40,17 +40,18 @@ def test_masac_twin_critics_see_joint_input_actors_local(continuous: bool) -> No
     assert sac.actor.weights[0].shape == (n, o, 64)
     assert sac.critic.weights[0].shape == (2 * n, n * (o + a), 64)  # twins, joint input
     obs, act, *_ = _batch(sac, vec)
-    q = sac.q(sac.critic, obs, act.unsqueeze(0).expand(n, *act.shape))
+    q = sac.q(sac.critic, obs, act)
     assert q.shape == ((2, n, 16) if continuous else (2, n, 16, a))
 
 
 def test_discrete_critic_never_sees_its_own_action() -> None:
     sac, vec = _sac("simple_spread_v3", centralised=True, continuous=False)
     obs, act, *_ = _batch(sac, vec)
-    joint = act.unsqueeze(0).expand(3, *act.shape)
-    changed = joint.clone()
-    changed[1, :, 1] = torch.roll(changed[1, :, 1], 1, dims=-1)  # critic 1's own action
-    torch.testing.assert_close(sac.q(sac.critic, obs, joint), sac.q(sac.critic, obs, changed))
+    changed = act.clone()
+    changed[:, 1] = torch.roll(changed[:, 1], 1, dims=-1)  # seat 1's action
+    before, after = sac.q(sac.critic, obs, act), sac.q(sac.critic, obs, changed)
+    torch.testing.assert_close(before[:, 1], after[:, 1])  # critic 1 does not read it
+    assert not torch.allclose(before[:, 0], after[:, 0])  # critic 0 does
 
 
 def test_independent_sac_critic_sees_own_observation_only() -> None:
@@ -115,7 +116,7 @@ def test_masac_shared_parameters_pool_each_role() -> None:
     assert learner.critic.weights[0].shape[0] == 4
     obs = torch.randn(8, 4, vec.obs_max)
     act = torch.nn.functional.one_hot(torch.randint(0, 5, (8, 4)), 5).float()
-    q = learner.q(learner.critic, obs, act.unsqueeze(0).expand(4, *act.shape))
+    q = learner.q(learner.critic, obs, act)
     assert q.shape == (2, 4, 8, 5)
     # The predators share a critic, yet see themselves first, so their values differ.
     assert not torch.allclose(q[0, 0], q[0, 1])
