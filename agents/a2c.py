@@ -35,7 +35,7 @@ from agents.common.boards import Boards
 from agents.common.pg_rollout import STRIDE, Rollout, flatten, mirror_permutation, mirrored
 from agents.common.pg_trainer import PGConfig, run_pg
 from agents.common.pg_trainer import supports as pg_supports
-from arena.config_check import POSITIVE
+from arena.config_check import NON_NEGATIVE, POSITIVE
 from arena.specs import EnvSpec
 from arena.trainer import TrainRequest, TrainSummary
 
@@ -50,6 +50,9 @@ class Config(PGConfig):
     """Ticks per rollout (one gradient step each)."""
     lr: Annotated[float, POSITIVE] = 7e-4
     """Adam learning rate."""
+    ent_coef: Annotated[float, NON_NEGATIVE] = 0.05
+    """Entropy bonus: with PPO's 0.01 the policy's entropy fell to 0.3 nats by 300k steps on
+    connect four and it scored 0.85 against random; with 0.05, 0.95 (docs/policy-gradients.md)."""
     norm_adv: bool = False
     """Normalise the advantages over the batch (off in the classic recipe)."""
 
