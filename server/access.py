@@ -19,6 +19,7 @@ from time import monotonic
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
+from server.guards import StreamSlots
 from server.queries import owners
 from server.sessions import COOKIE, SignedIn, session_user
 from server.settings import Settings
@@ -32,6 +33,8 @@ class AppState:
     engine: Engine
     settings: Settings
     login_limiter: RateLimiter
+    #: Open event streams, per client address and in all (each polls the database).
+    streams: StreamSlots
     #: Set when the server shuts down: event streams end so that Ctrl-C is not held up.
     stopping: threading.Event = field(default_factory=threading.Event)
 

@@ -12,9 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from arena.catalogue import env_catalogue
 from arena.errors import ArenaError
-from server.access import app_state, require_bearer, viewer
+from server.access import app_state, client_key, require_bearer, viewer
 from server.cache import cached_leaderboard
 from server.events import Cursor, events_since, start_cursor
+from server.guards import RowId
 from server.queries import match_list
 from server.sessions import same_secret
 from server.settings import MAX_TOURNAMENT_BYTES
@@ -40,6 +41,8 @@ from server.views import (
 
 router = APIRouter(prefix="/api")
 HEARTBEAT_S = 15.0
+#: Retry-After of a stream refused over the cap, seconds.
+STREAM_RETRY_S = 30
 
 
 @router.get("/envs")
@@ -123,7 +126,7 @@ async def post_agent(request: Request) -> JSONResponse:
 
 
 @router.get("/submissions/{submission_id}")
-def submission(request: Request, submission_id: int) -> dict[str, Any]:
+def submission(request: Request, submission_id: RowId) -> dict[str, Any]:
     """A submission's status: for its uploader and the organisers (404 for anyone else)."""
     user = viewer(request)
     if user is None:
@@ -163,7 +166,7 @@ def matches(
 
 
 @router.get("/matches/{match_id}")
-def match(request: Request, match_id: int) -> dict[str, Any]:
+def match(request: Request, match_id: RowId) -> dict[str, Any]:
     try:
         return match_detail(app_state(request).engine, match_id, viewer(request))
     except NotFound as exc:
@@ -171,7 +174,7 @@ def match(request: Request, match_id: int) -> dict[str, Any]:
 
 
 @router.get("/matches/{match_id}/frames/{number}.png")
-def match_frame(request: Request, match_id: int, number: int) -> Response:
+def match_frame(request: Request, match_id: RowId, number: RowId) -> Response:
     """The image of an MPE or Atari match after step ``number`` (0: the start)."""
     try:
         png = frame_png(app_state(request).engine, match_id, number)
@@ -182,7 +185,7 @@ def match_frame(request: Request, match_id: int, number: int) -> Response:
 
 
 @router.get("/matches/{match_id}/logs")
-def logs(request: Request, match_id: int, agent: str | None = None) -> dict[str, Any]:
+def logs(request: Request, match_id: RowId, agent: str | None = None) -> dict[str, Any]:
     """What the viewer's own agents printed in the match (organisers: every agent's)."""
     user = viewer(request)
     if user is None:
@@ -223,7 +226,7 @@ def tournaments(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/tournaments/{request_id}")
-def tournament(request: Request, request_id: int) -> dict[str, Any]:
+def tournament(request: Request, request_id: RowId) -> dict[str, Any]:
     view = get_request(app_state(request).engine, request_id)
     if view is None:
         raise HTTPException(404, f"no tournament request {request_id}")
@@ -241,23 +244,31 @@ async def events(request: Request, follow: bool = True) -> StreamingResponse:
     cursor = Cursor.parse(request.headers.get("last-event-id"))
     if cursor is None:
         cursor = await run_in_threadpool(start_cursor, state.engine)
+    # Each stream polls the database: a cap per client address and in all.
+    key = client_key(request)
+    refused = state.streams.refusal(key)
+    if refused is not None:
+        raise HTTPException(503, refused, headers={"Retry-After": str(STREAM_RETRY_S)})
 
     async def stream(cursor: Cursor) -> AsyncIterator[str]:
-        yield f"retry: {int(state.settings.poll_s * 1000) + 1000}\n\n"
-        quiet = 0.0
-        while True:
-            found, cursor = await run_in_threadpool(events_since, state.engine, cursor)
-            for event in found:
-                yield event.frame(cursor)
-            if not follow:
-                return
-            if state.stopping.is_set() or await request.is_disconnected():
-                return
-            quiet = 0.0 if found else quiet + state.settings.poll_s
-            if quiet >= HEARTBEAT_S:
-                quiet = 0.0
-                yield ": still here\n\n"
-            await asyncio.sleep(state.settings.poll_s)
+        try:
+            yield f"retry: {int(state.settings.poll_s * 1000) + 1000}\n\n"
+            quiet = 0.0
+            while True:
+                found, cursor = await run_in_threadpool(events_since, state.engine, cursor)
+                for event in found:
+                    yield event.frame(cursor)
+                if not follow:
+                    return
+                if state.stopping.is_set() or await request.is_disconnected():
+                    return
+                quiet = 0.0 if found else quiet + state.settings.poll_s
+                if quiet >= HEARTBEAT_S:
+                    quiet = 0.0
+                    yield ": still here\n\n"
+                await asyncio.sleep(state.settings.poll_s)
+        finally:
+            state.streams.give(key)
 
     return StreamingResponse(
         stream(cursor),

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from arena.storage import connect
 from server.access import AppState, RateLimiter
+from server.guards import BodyLimit, StreamSlots
 from server.settings import Settings
 from server.worker import Worker
 
@@ -47,7 +48,12 @@ def create_app(
     """
     settings = settings or Settings()
     engine = engine or connect(settings.db_url)
-    state = AppState(engine, settings, RateLimiter(settings.logins_per_minute, 60.0))
+    state = AppState(
+        engine,
+        settings,
+        RateLimiter(settings.logins_per_minute, 60.0),
+        StreamSlots(settings.streams_per_client, settings.streams_total),
+    )
     background = Worker(engine, settings) if worker else None
 
     @asynccontextmanager
@@ -82,6 +88,8 @@ def create_app(
     app.include_router(tournament_router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Added before the headers' middleware, so it runs inside it: a 413 has the headers too.
+    app.add_middleware(BodyLimit)
 
     @app.middleware("http")
     async def security_headers(

@@ -24,6 +24,7 @@ from arena.textsafe import clean_text
 from server.access import AppState, app_state, client_key, signed_in, visible_agents
 from server.api import store_upload
 from server.cache import cached_leaderboard
+from server.guards import RowId
 from server.plots import agent_plots
 from server.queries import agent_rows, match_list
 from server.sessions import (
@@ -178,7 +179,7 @@ def agent_page(request: Request, name: str) -> HTMLResponse:
 
 
 @router.get("/matches/{match_id}", response_class=HTMLResponse)
-def match_page(request: Request, match_id: int) -> HTMLResponse:
+def match_page(request: Request, match_id: RowId) -> HTMLResponse:
     state = app_state(request)
     session = signed_in(request)
     user = None if session is None else session.user

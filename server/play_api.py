@@ -36,6 +36,7 @@ from arena.registry import env_specs
 from server.access import app_state, bearer_user, signed_in, viewer
 from server.game_pool import Games
 from server.games import GameError, opponents_for
+from server.guards import RowId
 from server.pages import error_page, render
 from server.realtime import RealtimeGame
 from server.sessions import COOKIE, same_secret, session_user
@@ -117,7 +118,7 @@ def start_game(request: Request, body: StartBody) -> dict[str, Any]:
 
 
 @router.get("/api/games/{game_id}")
-def game_state(request: Request, game_id: int) -> dict[str, Any]:
+def game_state(request: Request, game_id: RowId) -> dict[str, Any]:
     user = viewer(request)
     if user is None:
         raise HTTPException(401, "sign in: 'Authorization: Bearer TOKEN'")
@@ -128,7 +129,7 @@ def game_state(request: Request, game_id: int) -> dict[str, Any]:
 
 
 @router.post("/api/games/{game_id}/moves")
-def play_move(request: Request, game_id: int, body: MoveBody) -> dict[str, Any]:
+def play_move(request: Request, game_id: RowId, body: MoveBody) -> dict[str, Any]:
     """Play the person's move; answers after the opponent's reply (or the game's end)."""
     user = acting_user(request)
     try:
@@ -156,7 +157,7 @@ FRAME_POLL_S = 0.25
 
 
 @router.websocket("/api/games/{game_id}/ws")
-async def game_socket(websocket: WebSocket, game_id: int) -> None:
+async def game_socket(websocket: WebSocket, game_id: RowId) -> None:
     """A real-time game: keys in (``{"action": N}``), PNG frames out; the state (text)
     first, at the start of a pair's second game, and last."""
     user = await run_in_threadpool(socket_user, websocket)

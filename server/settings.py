@@ -65,6 +65,10 @@ class Settings:
     games_total: int = 20
     #: Browser play: how long a finished game stays readable (``GET /api/games/ID``).
     game_keep_s: float = 3600.0
+    #: Event streams (``GET /api/events``) one client address may hold open, and in all:
+    #: each polls the database every ``poll_s``.
+    streams_per_client: int = 20
+    streams_total: int = 200
 
     @property
     def folder(self) -> Path:

@@ -94,10 +94,17 @@ class TournamentView:
             "planned": self.planned,
             "runs": self.runs,
             "requests": [r.to_dict() for r in self.requests],
-            "schedule": None if self.schedule is None else self.schedule.to_dict(),
+            "schedule": None if self.schedule is None else public_schedule(self.schedule),
             "standings": [r.to_dict() for r in self.standings],
             "structure": [_structure_dict(s) for s in self.structures],
         }
+
+
+def public_schedule(schedule: ScheduleInfo) -> dict[str, Any]:
+    """A schedule as anyone may see it: without the file it runs (the server's folders)."""
+    row = schedule.to_dict()
+    del row["source_path"], row["created"]
+    return row
 
 
 def bracket_rounds(bracket: Bracket, names: list[str]) -> list[list[Box]]:
@@ -319,9 +326,4 @@ def tournament_json(request: Request, name: str) -> dict[str, Any]:
 @router.get("/api/schedules")
 def schedules_json(request: Request) -> list[dict[str, Any]]:
     """Every scheduled tournament, next due first."""
-    out = []
-    for s in schedules(app_state(request).engine):
-        row = s.to_dict()
-        del row["source_path"], row["created"]  # the server's folders are not public
-        out.append(row)
-    return out
+    return [public_schedule(s) for s in schedules(app_state(request).engine)]

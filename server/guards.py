@@ -1,0 +1,120 @@
+"""Limits every request meets before a handler runs: body size, id range, event streams.
+
+- :class:`BodyLimit`: a request body (JSON, a form) over :data:`MAX_BODY_BYTES`
+  is refused with 413 before any handler reads it; the uploads and the
+  tournament file stream their own, larger, limits (:data:`OWN_LIMITS`).
+- :data:`RowId`: a path id past what the database's integers hold is a 422,
+  not an overflow inside the database driver (a 500).
+- :class:`StreamSlots`: event streams (``GET /api/events``) open per client
+  address and in all, each of which polls the database.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Annotated
+
+from fastapi import Path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: The largest body of a JSON call or a form (a move, a new game, a sign-in).
+MAX_BODY_BYTES = 64 * 1024
+#: (method, path) that read and limit their own bodies: uploads and tournament files.
+OWN_LIMITS = {("POST", "/api/agents"), ("POST", "/submit"), ("POST", "/api/tournaments")}
+#: The largest id a path may name: PostgreSQL's INTEGER (SQLite's is wider).
+MAX_ID = 2**31 - 1
+
+RowId = Annotated[int, Path(ge=0, le=MAX_ID)]
+
+
+def too_big_message() -> str:
+    return f"the request body is over {MAX_BODY_BYTES // 1024} KiB"
+
+
+class BodyLimit:
+    """ASGI middleware: read a request's body up to the limit, then hand it on, or answer 413.
+
+    Buffering at most :data:`MAX_BODY_BYTES` is cheap, and the handler then
+    never sees a body it would have to stop reading half-way.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) in OWN_LIMITS:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await self._refuse(scope, send)
+            return
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY_BYTES:
+                await self._refuse(scope, send)
+                return
+        whole: Message = {"type": "http.request", "body": bytes(body), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send) -> None:
+        if scope["path"].startswith("/api/"):
+            kind, text = b"application/json", json.dumps({"detail": too_big_message()})
+        else:
+            kind, text = b"text/plain; charset=utf-8", too_big_message()
+        data = text.encode("utf-8")
+        headers = [(b"content-type", kind), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that gives ``messages`` first, then the real one's (a disconnect)."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+class StreamSlots:
+    """Open event streams: at most ``per_client`` for one client address, ``total`` in all."""
+
+    def __init__(self, per_client: int, total: int) -> None:
+        self.per_client, self.total = per_client, total
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def refusal(self, key: str) -> str | None:
+        """Why a stream for ``key`` cannot open now (None: it took a slot; give it back)."""
+        with self._lock:
+            if self._open.get(key, 0) >= self.per_client:
+                return f"at most {self.per_client} event streams per client; close one"
+            if sum(self._open.values()) >= self.total:
+                return "the server has too many event streams open; try later"
+            self._open[key] = self._open.get(key, 0) + 1
+            return None
+
+    def take(self, key: str) -> bool:
+        return self.refusal(key) is None
+
+    def give(self, key: str) -> None:
+        with self._lock:
+            left = self._open.get(key, 0) - 1
+            if left > 0:
+                self._open[key] = left
+            else:
+                self._open.pop(key, None)
+
+    def open(self) -> int:
+        with self._lock:
+            return sum(self._open.values())

@@ -1,0 +1,184 @@
+"""The web service attacked as a clever participant would (docs/server.md, "Threat model").
+
+Each test is one attack and the exact refusal: bodies too big for the calls
+that take JSON or a form, ids past what the database can hold, a flood of
+event streams, a spoofed client address, and a session cookie kept after
+signing out.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():  # starlette's notice that httpx2 exists
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from server.guards import MAX_BODY_BYTES, MAX_ID
+from tests.server.server_helpers import Site
+
+HUGE = "9" * 30  # past any database integer
+
+
+def _json(site: Site, url: str, body: bytes, user: str = "ada") -> object:
+    return site.client.post(
+        url, content=body, headers={**site.auth(user), "content-type": "application/json"}
+    )
+
+
+@pytest.mark.parametrize("url", ["/api/games", "/api/games/1/moves"])
+def test_a_json_body_over_the_limit_is_413_before_it_is_read(site: Site, url: str) -> None:
+    # 1 MiB of env name: it used to be read whole and echoed back in the 400's message.
+    body = b'{"env": "' + b"x" * 2**20 + b'", "opponent": "random", "action": 1}'
+    answer = _json(site, url, body)
+    assert answer.status_code == 413  # type: ignore[attr-defined]
+    assert answer.json() == {  # type: ignore[attr-defined]
+        "detail": f"the request body is over {MAX_BODY_BYTES // 1024} KiB"
+    }
+
+
+def test_a_body_over_the_limit_without_a_length_is_413_too(site: Site) -> None:
+    def chunks():  # a chunked body declares no Content-Length
+        for _ in range(20):
+            yield b" " * 8192
+
+    answer = site.client.post(
+        "/api/games",
+        content=chunks(),
+        headers={**site.auth("ada"), "content-type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert "over" in answer.json()["detail"]
+
+
+def test_a_huge_sign_in_or_sign_out_form_is_413(site: Site) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    big = b"token=" + b"a" * (MAX_BODY_BYTES + 1)
+    for url in ("/login", "/logout"):
+        answer = site.client.post(url, content=big, headers=form)
+        assert answer.status_code == 413
+        assert answer.text == f"the request body is over {MAX_BODY_BYTES // 1024} KiB"
+        assert answer.headers["x-frame-options"] == "DENY"  # still the site's headers
+
+
+def test_a_small_body_still_works_and_deep_nesting_is_a_400(site: Site) -> None:
+    started = site.client.post(
+        "/api/games", json={"env": "tictactoe_v3", "opponent": "random"}, headers=site.auth("ada")
+    )
+    assert started.status_code == 201
+    deep = b"[" * 30_000 + b"]" * 30_000  # under the size limit, deeper than any parser's stack
+    answer = _json(site, f"/api/games/{started.json()['id']}/moves", deep)
+    assert answer.status_code == 400  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/matches/{HUGE}",
+        f"/matches/{HUGE}",
+        f"/api/submissions/{HUGE}",
+        f"/api/tournaments/{HUGE}",
+        f"/api/matches/{HUGE}/logs",
+        f"/api/matches/{HUGE}/frames/0.png",
+        f"/api/matches/1/frames/{HUGE}.png",
+        f"/api/games/{HUGE}",
+        f"/api/matches/{MAX_ID + 1}",
+    ],
+)
+def test_an_id_past_the_databases_integers_is_a_422_not_a_500(site: Site, url: str) -> None:
+    client = TestClient(site.client.app, raise_server_exceptions=False)
+    answer = client.get(url, headers=site.auth("ada"))
+    assert answer.status_code == 422
+    assert "less than or equal to" in answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_an_id_at_the_limit_is_a_plain_404(site: Site) -> None:
+    answer = site.client.get(f"/api/matches/{MAX_ID}")
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": f"no match with id {MAX_ID} in the database"}
+
+
+def test_event_streams_are_capped_per_client_and_in_all(site: Site) -> None:
+    slots = site.client.app.state.arena.streams  # type: ignore[attr-defined]
+    assert site.client.get("/api/events?follow=false").status_code == 200
+    assert slots.open() == 0  # a finished stream gives its slot back
+    taken = [slots.take("testclient") for _ in range(slots.per_client)]
+    assert all(taken)
+    refused = site.client.get("/api/events?follow=false")
+    assert refused.status_code == 503
+    assert refused.json() == {
+        "detail": f"at most {slots.per_client} event streams per client; close one"
+    }
+    assert refused.headers["retry-after"] == "30"
+    for _ in taken:
+        slots.give("testclient")
+    others = [slots.take(f"10.0.0.{i}") for i in range(slots.total)]
+    assert all(others)
+    busy = site.client.get("/api/events?follow=false")
+    assert busy.status_code == 503
+    assert busy.json() == {"detail": "the server has too many event streams open; try later"}
+
+
+def test_a_spoofed_forwarded_address_does_not_reset_the_sign_in_limit(site: Site) -> None:
+    limit = site.settings.logins_per_minute
+    answers = []
+    for i in range(limit + 2):
+        page = site.client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        answers.append(
+            site.client.post(
+                "/login",
+                data={"csrf": csrf.group(1), "token": "wrong"},
+                headers={"X-Forwarded-For": f"10.1.2.{i}", "X-Real-IP": f"10.1.3.{i}"},
+                follow_redirects=False,
+            ).status_code
+        )
+    assert answers[:limit] == [401] * limit
+    assert answers[limit:] == [429, 429]
+
+
+def test_a_cookie_kept_after_sign_out_signs_nobody_in(site: Site) -> None:
+    page = site.client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    site.client.post("/login", data={"csrf": csrf.group(1), "token": site.tokens["ada"]})
+    kept = site.client.cookies.get("arena_session")
+    assert kept
+    signed = re.search(r'name="csrf" value="([^"]+)"', site.client.get("/submit").text)
+    assert signed is not None
+    site.client.post("/logout", data={"csrf": signed.group(1)})
+    site.client.cookies.set("arena_session", kept)
+    assert '<span class="who">' not in site.client.get("/submit").text
+    answer = site.client.post(
+        "/api/games",
+        json={"env": "tictactoe_v3", "opponent": "random"},
+        headers={"X-CSRF-Token": signed.group(1)},
+    )
+    assert answer.status_code == 401
+
+
+SCHEDULED = (
+    '[tournament]\nname = "ttt-nightly"\nenv = "tictactoe_v3"\nseed = 1\n'
+    'games_per_pairing = 2\nformat = "round-robin"\n[schedule]\nevery = "24h"\n'
+    + "".join(f'[[entrants]]\nagent = "{a}"\n' for a in ("random", "one-ply"))
+)
+
+
+def test_a_tournaments_json_never_shows_the_servers_folders(site: Site) -> None:
+    posted = site.client.post("/api/tournaments", content=SCHEDULED, headers=site.auth("prof"))
+    assert posted.status_code == 202
+    folder = str(site.settings.folder)
+    for user in (None, "ada"):  # an anonymous visitor, another participant
+        headers = {} if user is None else site.auth(user)
+        data = site.client.get("/api/tournaments/by-name/ttt-nightly", headers=headers)
+        assert data.status_code == 200
+        assert data.json()["schedule"]["every"] == "1d"
+        assert "source_path" not in data.json()["schedule"]
+        assert folder not in data.text
+        for url in ("/api/schedules", "/api/tournaments", "/tournaments/ttt-nightly"):
+            assert folder not in site.client.get(url, headers=headers).text
