@@ -172,9 +172,9 @@ async def game_socket(websocket: WebSocket, game_id: RowId) -> None:
     if not isinstance(game, RealtimeGame) or game.user_id != user.id:
         await websocket.close(code=1008, reason=f"game {game_id} is not a real-time game of yours")
         return
-    await websocket.accept()
-    await websocket.send_json(game.view())
-    game.connect()
+    if not game.connect():
+        await websocket.close(code=1008, reason=f"game {game_id} is open on another page; close it")
+        return
 
     async def keys() -> None:
         while True:
@@ -184,8 +184,11 @@ async def game_socket(websocket: WebSocket, game_id: RowId) -> None:
             except GameError as exc:
                 await websocket.send_json({"error": exc.message})
 
-    listening = asyncio.create_task(keys())
+    listening: asyncio.Task[None] | None = None
     try:
+        await websocket.accept()
+        await websocket.send_json(game.view())
+        listening = asyncio.create_task(keys())
         while not listening.done():
             out = await run_in_threadpool(game.next_out, FRAME_POLL_S)
             if isinstance(out, bytes):
@@ -199,9 +202,10 @@ async def game_socket(websocket: WebSocket, game_id: RowId) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        listening.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
-            await listening
+        if listening is not None:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                await listening
         game.disconnect()
 
 

@@ -44,6 +44,8 @@ MPE_KEYS = {"ArrowLeft": 1, "ArrowRight": 2, "ArrowDown": 3, "ArrowUp": 4}
 ATARI_KEYS = {" ": 1, "ArrowUp": 2, "ArrowRight": 3, "ArrowLeft": 4, "ArrowDown": 5}
 #: Frames waiting for a slow page; older ones are dropped (the page shows the newest).
 FRAME_BACKLOG = 4
+#: Open sockets (pages) per game: one; a second page is refused until the first closes.
+SOCKETS_PER_GAME = 1
 
 
 def key_map(family: str, env: Any) -> dict[str, int]:
@@ -186,11 +188,16 @@ class RealtimeGame(WebGame):
     def move(self, user: Any, action: int) -> dict[str, Any]:
         raise GameError(409, "a real-time game takes its keys over /api/games/ID/ws")
 
-    def connect(self) -> None:
+    def connect(self) -> bool:
+        """Take the game's socket; False while another page holds it (one at a time:
+        each socket holds a server thread while it waits for frames)."""
         with self._cond:
+            if self._connections >= SOCKETS_PER_GAME:
+                return False
             self._connections += 1
             self._last_input = monotonic()
             self._cond.notify_all()
+            return True
 
     def disconnect(self) -> None:
         with self._cond:

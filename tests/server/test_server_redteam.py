@@ -18,6 +18,7 @@ with warnings.catch_warnings():  # starlette's notice that httpx2 exists
     from fastapi.testclient import TestClient
 
 from server.guards import MAX_BODY_BYTES, MAX_ID
+from server.play_api import games_of
 from tests.server.server_helpers import Site
 
 HUGE = "9" * 30  # past any database integer
@@ -182,3 +183,29 @@ def test_a_tournaments_json_never_shows_the_servers_folders(site: Site) -> None:
         assert folder not in data.text
         for url in ("/api/schedules", "/api/tournaments", "/tournaments/ttt-nightly"):
             assert folder not in site.client.get(url, headers=headers).text
+
+
+def test_a_realtime_game_takes_one_socket_at_a_time(site: Site) -> None:
+    # Each socket holds a worker thread while it waits for frames: many sockets on
+    # one's own game would starve every other request of threads.
+    from starlette.websockets import WebSocketDisconnect
+
+    try:
+        state = site.client.post(
+            "/api/games",
+            json={"env": "simple_tag_v3", "opponent": "random"},
+            headers=site.auth("ada"),
+        ).json()
+        url = f"/api/games/{state['id']}/ws"
+        with site.client.websocket_connect(url, headers=site.auth("ada")) as first:
+            assert first.receive_json()["id"] == state["id"]
+            with pytest.raises(WebSocketDisconnect) as refused:
+                with site.client.websocket_connect(url, headers=site.auth("ada")) as second:
+                    second.receive_json()
+            assert refused.value.code == 1008
+            assert refused.value.reason == f"game {state['id']} is open on another page; close it"
+        # Closed: the game takes a socket again.
+        with site.client.websocket_connect(url, headers=site.auth("ada")) as again:
+            assert again.receive_json()["id"] == state["id"]
+    finally:
+        games_of(site.client.app).close()  # type: ignore[arg-type]
