@@ -27,6 +27,8 @@ ALGORITHMS: dict[str, tuple[str, str, str, str]] = {
     "rainbow": ("agents.dqn", "dqn", "Q-gradient", "Rainbow: n-step, noisy, C51, PER"),
     "a2c": ("agents.a2c", "policy-gradient", "Policy gradient", "A2C: n-step actor-critic"),
     "ppo": ("agents.ppo", "policy-gradient", "Policy gradient", "PPO: clipped surrogate, GAE"),
+    "ippo": ("agents.ippo", "policy-gradient", "Policy gradient", "Independent PPO on MPE"),
+    "mappo": ("agents.mappo", "policy-gradient", "Policy gradient", "MAPPO, centralised critics"),
     "maddpg": ("agents.maddpg", "maddpg", "Actor-critic", "MADDPG, centralised critics"),
     "ddpg": ("agents.maddpg", "maddpg", "Actor-critic", "Independent DDPG learners"),
     "masac": ("agents.sac", "sac", "Actor-critic", "Multi-agent SAC, centralised critics"),
