@@ -26,7 +26,7 @@ from server.submissions import (
     get_submission,
     retry_after,
 )
-from server.tournament_queue import get_request, queue_tournament, requests
+from server.tournament_queue import get_request, queue_tournament, requests, shown_to
 from server.uploads import UploadError, discard, receive_package
 from server.users import UserInfo
 from server.views import (
@@ -222,7 +222,8 @@ async def post_tournament(request: Request) -> dict[str, Any]:
 @router.get("/tournaments")
 def tournaments(request: Request) -> list[dict[str, Any]]:
     """Queued and run tournament requests, newest first."""
-    return [r.to_dict() for r in requests(app_state(request).engine)]
+    user = viewer(request)
+    return [shown_to(r, user).to_dict() for r in requests(app_state(request).engine)]
 
 
 @router.get("/tournaments/{request_id}")
@@ -230,7 +231,7 @@ def tournament(request: Request, request_id: RowId) -> dict[str, Any]:
     view = get_request(app_state(request).engine, request_id)
     if view is None:
         raise HTTPException(404, f"no tournament request {request_id}")
-    return view.to_dict()
+    return shown_to(view, viewer(request)).to_dict()
 
 
 @router.get("/events")

@@ -23,10 +23,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from arena.storage.queries.ratings import history_points
-from server.access import app_state, signed_in
+from server.access import app_state, signed_in, viewer
 from server.pages import error_page, render
 from server.queries import ListedMatch, match_list
-from server.tournament_queue import RequestView, requests, schedules
+from server.tournament_queue import RequestView, requests, schedules, shown_to
+from server.users import UserInfo
 from tournaments.leaderboard import LeaderboardRow, leaderboard
 from tournaments.report import data
 from tournaments.report.naming import naming
@@ -199,10 +200,15 @@ def _structure_dict(s: RunStructure) -> dict[str, Any]:
     }
 
 
-def tournament_view(engine: Engine, name: str) -> TournamentView | None:
-    """The tournament called ``name`` (stored, or only requested so far); None if neither."""
+def tournament_view(
+    engine: Engine, name: str, user: UserInfo | None = None
+) -> TournamentView | None:
+    """The tournament called ``name`` (stored, or only requested so far); None if neither.
+
+    ``user``: who looks (a request's error text is for organisers only).
+    """
     info = next((t for t in data.tournaments(engine) if t.name == name), None)
-    asked = requests(engine, name=name)
+    asked = [shown_to(r, user) for r in requests(engine, name=name)]
     if info is None and not asked:
         return None
     schedule = next((s for s in schedules(engine) if s.tournament == name), None)
@@ -299,7 +305,7 @@ def tournaments_page(request: Request) -> HTMLResponse:
 
 @router.get("/tournaments/{name:path}", response_class=HTMLResponse)
 def tournament_page(request: Request, name: str) -> HTMLResponse:
-    view = tournament_view(app_state(request).engine, name)
+    view = tournament_view(app_state(request).engine, name, viewer(request))
     if view is None:
         return error_page(request, 404, f"no tournament '{name}'")
     brackets = {s.run: bracket_rounds(s.bracket, s.entrants) for s in view.structures if s.bracket}
@@ -317,7 +323,7 @@ def tournament_page(request: Request, name: str) -> HTMLResponse:
 @router.get("/api/tournaments/by-name/{name:path}")
 def tournament_json(request: Request, name: str) -> dict[str, Any]:
     """What ``/tournaments/NAME`` shows, as JSON."""
-    view = tournament_view(app_state(request).engine, name)
+    view = tournament_view(app_state(request).engine, name, viewer(request))
     if view is None:
         raise HTTPException(404, f"no tournament '{name}'")
     return view.to_dict()

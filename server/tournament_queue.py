@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +59,9 @@ SENT_AS = "tournament.toml"
 #: Request statuses of scheduled files (beside arena.storage.accounts' for one-off runs):
 #: ``scheduled`` runs whenever due; ``replaced``: a newer file of the tournament took over.
 SCHEDULED, REPLACED = "scheduled", "replaced"
+#: A failed request's error as anyone but an organiser reads it: the text can name
+#: the server's folders and an entrant's own error output.
+HIDDEN_ERROR = "the run failed; the organisers can read why"
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,13 @@ class RequestView:
             "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
             "next_run_at": None if self.next_run_at is None else self.next_run_at.isoformat(),
         }
+
+
+def shown_to(view: RequestView, user: UserInfo | None) -> RequestView:
+    """``view`` as ``user`` may see it: the error text for organisers only."""
+    if view.error is None or (user is not None and user.organiser):
+        return view
+    return replace(view, error=HIDDEN_ERROR)
 
 
 def _view(row: TournamentRequest, user: str, next_run_at: datetime | None = None) -> RequestView:

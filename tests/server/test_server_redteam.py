@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ with warnings.catch_warnings():  # starlette's notice that httpx2 exists
 
 from server.guards import MAX_BODY_BYTES, MAX_ID
 from server.play_api import games_of
+from server.tournament_queue import HIDDEN_ERROR
 from tests.server.server_helpers import Site
 
 HUGE = "9" * 30  # past any database integer
@@ -209,3 +211,36 @@ def test_a_realtime_game_takes_one_socket_at_a_time(site: Site) -> None:
             assert again.receive_json()["id"] == state["id"]
     finally:
         games_of(site.client.app).close()  # type: ignore[arg-type]
+
+
+def test_a_failed_tournaments_error_text_is_for_the_organisers(site: Site, tmp_path: Path) -> None:
+    # The error names an entrant's folder on the server and its import error.
+    folder = tmp_path / "private-entrant"
+    folder.mkdir()
+    (folder / "agent.toml").write_text(
+        '[agent]\nname = "x"\nversion = "1"\nentry = "nope:make_agent"\nenvs = ["tictactoe_v3"]\n'
+    )
+    toml = (
+        '[tournament]\nname = "broken"\nenv = "tictactoe_v3"\nseed = 1\n'
+        'games_per_pairing = 1\nformat = "round-robin"\n'
+        f'[[entrants]]\nagent = "random"\n[[entrants]]\nagent = "{folder}"\n'
+    )
+    posted = site.client.post("/api/tournaments", content=toml, headers=site.auth("prof"))
+    assert posted.status_code == 202
+    site.work()
+    request_id = posted.json()["tournament"]
+    full = site.client.get(f"/api/tournaments/{request_id}", headers=site.auth("prof")).json()
+    assert full["status"] == "failed" and str(folder) in full["error"]
+    for headers in ({}, site.auth("ada")):
+        one = site.client.get(f"/api/tournaments/{request_id}", headers=headers).json()
+        assert one["status"] == "failed"
+        assert one["error"] == HIDDEN_ERROR
+        listed = site.client.get("/api/tournaments", headers=headers).json()
+        assert [r["error"] for r in listed] == [HIDDEN_ERROR]
+        page_json = site.client.get("/api/tournaments/by-name/broken", headers=headers)
+        assert [r["error"] for r in page_json.json()["requests"]] == [HIDDEN_ERROR]
+        for url in ("/api/tournaments", "/tournaments/broken", "/api/tournaments/by-name/broken"):
+            text = site.client.get(url, headers=headers).text
+            assert str(folder) not in text and "nope" not in text
+    page = site.client.get("/tournaments/broken", headers=site.auth("prof")).text
+    assert str(folder) in page  # the organisers still read why
