@@ -25,6 +25,9 @@ from arena.archives import is_archive
 FRAMING_BYTES = 64 * 1024
 FIELD_BYTES = 4096
 MAX_FIELDS = 8
+#: Parts of any kind (named or not, the file's included): a body of many tiny
+#: parts would otherwise cost seconds to parse.
+MAX_PARTS = MAX_FIELDS + 1
 SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -92,6 +95,7 @@ class _Reader:
         self._data = bytearray()
         self._out: IO[bytes] | None = None
         self._is_file = False
+        self._parts = 0
 
     def close(self) -> None:
         if self._out is not None:
@@ -107,6 +111,9 @@ class _Reader:
 
     def on_part_begin(self) -> None:
         self._disposition, self._data, self._is_file = b"", bytearray(), False
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            raise UploadError(400, f"too many form parts (at most {MAX_PARTS})")
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]

@@ -21,6 +21,7 @@ with warnings.catch_warnings():  # starlette's notice that httpx2 exists
 from server.guards import MAX_BODY_BYTES, MAX_ID
 from server.play_api import games_of
 from server.tournament_queue import HIDDEN_ERROR
+from server.uploads import MAX_PARTS
 from tests.server.server_helpers import Site
 
 HUGE = "9" * 30  # past any database integer
@@ -244,3 +245,24 @@ def test_a_failed_tournaments_error_text_is_for_the_organisers(site: Site, tmp_p
             assert str(folder) not in text and "nope" not in text
     page = site.client.get("/tournaments/broken", headers=site.auth("prof")).text
     assert str(folder) in page  # the organisers still read why
+
+
+def test_a_multipart_upload_with_many_parts_is_refused_at_the_first_too_many(site: Site) -> None:
+    # Parts without a name all landed on one field, so the field count never grew:
+    # a 20 MiB body of tiny parts cost seconds of parsing, and refused uploads are
+    # not counted by the hourly limit.
+    nameless = b"--B\r\n\r\nv\r\n" * 50_000 + b"--B--\r\n"
+    named = b"".join(
+        b'--B\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % i for i in range(50)
+    )
+    for body, detail in (
+        (nameless, f"too many form parts (at most {MAX_PARTS})"),
+        (named + b"--B--\r\n", "too many form fields"),
+    ):
+        answer = site.client.post(
+            "/api/agents",
+            content=body,
+            headers={**site.auth("ada"), "content-type": "multipart/form-data; boundary=B"},
+        )
+        assert answer.status_code == 400
+        assert answer.json() == {"detail": detail}
