@@ -104,7 +104,7 @@ def visible_agents(engine: Engine, user: UserInfo | None, names: Iterable[str]) 
 
 
 class RateLimiter:
-    """At most ``count`` events per ``window_s`` for one key (a client address), in memory."""
+    """At most ``count`` events per ``window_s`` for one key (an address, a user), in memory."""
 
     def __init__(self, count: int, window_s: float) -> None:
         self.count, self.window_s = count, window_s

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from arena.errors import ArenaError
 from arena.human import prepare_play, prepare_realtime, realtime_envs
 from arena.limits import Limits
+from server.access import RateLimiter
 from server.games import NOWHERE, GameError, Seat, WebGame, opponent_text, person_name
 from server.realtime import RealtimeGame
 from server.settings import Settings
@@ -33,6 +34,7 @@ class Games:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
+        self._starts = RateLimiter(settings.games_per_hour, 3600.0)
 
     def _prune(self) -> None:
         now = monotonic()
@@ -46,8 +48,8 @@ class Games:
 
         Raises:
             GameError: 400 a bad env or opponent (the CLI's own message), 409 a
-                person's name that cannot be used, 429 too many running games,
-                503 the server is stopping.
+                person's name that cannot be used, 429 too many running games or
+                too many started this hour, 503 the server is stopping.
         """
         text = opponent_text(opponent)
         try:
@@ -67,6 +69,12 @@ class Games:
                 )
             if len(running) >= self.settings.games_total:
                 raise GameError(429, "the server is busy with other games; try again later")
+            if not self._starts.allow(str(user.id)):
+                raise GameError(
+                    429,
+                    f"at most {self.settings.games_per_hour} new games an hour each; "
+                    "try again later",
+                )
             realtime = env_id in realtime_envs()
             try:
                 if realtime:

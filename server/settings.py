@@ -63,6 +63,9 @@ class Settings:
     #: Browser play: games one person may have running at once, and in all.
     games_per_user: int = 2
     games_total: int = 20
+    #: Browser play: games one person may start in an hour (a finished game frees its
+    #: running place at once, so the running cap alone does not bound stored games).
+    games_per_hour: int = 60
     #: Browser play: how long a finished game stays readable (``GET /api/games/ID``).
     game_keep_s: float = 3600.0
     #: Event streams (``GET /api/events``) one client address may hold open, and in all:

@@ -22,7 +22,7 @@ from server.guards import MAX_BODY_BYTES, MAX_ID
 from server.play_api import games_of
 from server.tournament_queue import HIDDEN_ERROR
 from server.uploads import MAX_PARTS
-from tests.server.server_helpers import Site
+from tests.server.server_helpers import Site, make_site
 
 HUGE = "9" * 30  # past any database integer
 
@@ -266,3 +266,25 @@ def test_a_multipart_upload_with_many_parts_is_refused_at_the_first_too_many(sit
         )
         assert answer.status_code == 400
         assert answer.json() == {"detail": detail}
+
+
+def test_game_starts_are_limited_per_person_per_hour(tmp_path: Path) -> None:
+    # Running games are capped, but a finished game frees its place at once: a quick
+    # tic-tac-toe loop would otherwise store and rate games without end.
+    site = make_site(tmp_path, games_per_user=5, games_per_hour=2)
+    body = {"env": "tictactoe_v3", "opponent": "random"}
+    try:
+        started = [
+            site.client.post("/api/games", json=body, headers=site.auth("ada")).status_code
+            for _ in range(3)
+        ]
+        assert started == [201, 201, 429]
+        refused = site.client.post("/api/games", json=body, headers=site.auth("ada"))
+        assert refused.json() == {"detail": "at most 2 new games an hour each; try again later"}
+        assert (
+            site.client.post("/api/games", json=body, headers=site.auth("bob")).status_code == 201
+        )
+    finally:
+        games_of(site.client.app).close()  # type: ignore[arg-type]
+        site.client.close()
+        site.engine.dispose()
