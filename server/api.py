@@ -30,6 +30,7 @@ from server.tournament_queue import get_request, queue_tournament, requests, sho
 from server.uploads import UploadError, discard, receive_package
 from server.users import UserInfo
 from server.views import (
+    Busy,
     Forbidden,
     NotFound,
     agent_detail,
@@ -180,6 +181,8 @@ def match_frame(request: Request, match_id: RowId, number: RowId) -> Response:
         png = frame_png(app_state(request).engine, match_id, number)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    except Busy as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
     # A stored match never changes: the browser may keep its frames.
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=86400"})
 

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from arena.storage import connect
 from server.access import AppState, RateLimiter
-from server.guards import BodyLimit, StreamSlots
+from server.guards import RequestGuard, StreamSlots
 from server.settings import Settings
 from server.worker import Worker
 
@@ -89,7 +89,7 @@ def create_app(
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added before the headers' middleware, so it runs inside it: a 413 has the headers too.
-    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestGuard)
 
     @app.middleware("http")
     async def security_headers(

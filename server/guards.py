@@ -1,8 +1,11 @@
 """Limits every request meets before a handler runs: body size, id range, event streams.
 
-- :class:`BodyLimit`: a request body (JSON, a form) over :data:`MAX_BODY_BYTES`
+- :class:`RequestGuard`: a request body (JSON, a form) over :data:`MAX_BODY_BYTES`
   is refused with 413 before any handler reads it; the uploads and the
   tournament file stream their own, larger, limits (:data:`OWN_LIMITS`).
+- Control characters (a NUL, CR, LF, ESC...) in a path, and a NUL in a query,
+  are a 400: no name holds one, and PostgreSQL refuses a NUL in a string (a 500
+  there).
 - :data:`RowId`: a path id past what the database's integers hold is a 422,
   not an overflow inside the database driver (a 500).
 - :class:`StreamSlots`: event streams (``GET /api/events``) open per client
@@ -12,8 +15,10 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Annotated
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,14 +31,16 @@ OWN_LIMITS = {("POST", "/api/agents"), ("POST", "/submit"), ("POST", "/api/tourn
 MAX_ID = 2**31 - 1
 
 RowId = Annotated[int, Path(ge=0, le=MAX_ID)]
+CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 
 
 def too_big_message() -> str:
     return f"the request body is over {MAX_BODY_BYTES // 1024} KiB"
 
 
-class BodyLimit:
-    """ASGI middleware: read a request's body up to the limit, then hand it on, or answer 413.
+class RequestGuard:
+    """ASGI middleware: refuse control characters in the address (400); read a request's
+    body up to the limit, then hand it on, or answer 413.
 
     Buffering at most :data:`MAX_BODY_BYTES` is cheap, and the handler then
     never sees a body it would have to stop reading half-way.
@@ -43,12 +50,21 @@ class BodyLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["method"], scope["path"]) in OWN_LIMITS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # A query may carry CR or LF (sign-in's next= refuses them itself); never a NUL.
+        if CONTROL.search(scope["path"].encode("utf-8", "replace")) or b"\x00" in (
+            unquote_to_bytes(scope.get("query_string", b""))
+        ):
+            await _refuse(scope, send, 400, "the address holds a control character")
+            return
+        if (scope["method"], scope["path"]) in OWN_LIMITS:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await self._refuse(scope, send)
+            await _refuse(scope, send, 413, too_big_message())
             return
         body, more = bytearray(), True
         while more:
@@ -59,21 +75,22 @@ class BodyLimit:
             body.extend(message.get("body", b""))
             more = message.get("more_body", False)
             if len(body) > MAX_BODY_BYTES:
-                await self._refuse(scope, send)
+                await _refuse(scope, send, 413, too_big_message())
                 return
         whole: Message = {"type": "http.request", "body": bytes(body), "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
 
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send) -> None:
-        if scope["path"].startswith("/api/"):
-            kind, text = b"application/json", json.dumps({"detail": too_big_message()})
-        else:
-            kind, text = b"text/plain; charset=utf-8", too_big_message()
-        data = text.encode("utf-8")
-        headers = [(b"content-type", kind), (b"content-length", str(len(data)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
+
+async def _refuse(scope: Scope, send: Send, status: int, message: str) -> None:
+    """Answer ``status`` with ``message``: JSON under /api/, plain text elsewhere."""
+    if scope["path"].startswith("/api/"):
+        kind, text = b"application/json", json.dumps({"detail": message})
+    else:
+        kind, text = b"text/plain; charset=utf-8", message
+    data = text.encode("utf-8")
+    headers = [(b"content-type", kind), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

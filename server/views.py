@@ -37,6 +37,10 @@ class Forbidden(Exception):
     """The viewer may not see it (HTTP 403)."""
 
 
+class Busy(Exception):
+    """The server is drawing another match's images (HTTP 503: try again soon)."""
+
+
 def agents_list(engine: Engine) -> list[dict[str, Any]]:
     """``GET /api/agents``: every agent, its kind, owner and versions (no server paths)."""
     return agents_list_of(agent_rows(engine))
@@ -196,6 +200,8 @@ def replay_boards(boards: list[dict[str, Any] | None]) -> list[dict[str, Any] | 
 IMAGE_FRAME_CAP = 1000  # images per match at most: a longer match gets one every k-th step
 FRAME_CACHE_MATCHES = 4  # matches whose images are kept
 FRAME_CACHE_BYTES = 64 * 2**20  # and at most this many PNG bytes in all
+FRAME_WAITERS = 8  # requests waiting for (or doing) the one render at most
+FRAMES_BUSY = "the server is drawing another match's images; try again in a few seconds"
 
 
 def has_image_frames(spec: EnvSpec) -> bool:
@@ -224,21 +230,49 @@ def png_bytes(frame: Any) -> bytes:
 class FrameCache:
     """The PNG frames of the last few matches asked for, bounded in matches and bytes.
 
-    One lock: a viewer asks for several frames of a match at once, and the
-    first request renders them all while the others wait for the cache.
+    One render at a time: a viewer asks for several frames of a match at once,
+    and the first request renders them all while the others wait for the cache.
+    Every waiting request holds a server thread, so only requests for the match
+    being drawn wait (at most :data:`FRAME_WAITERS` of them); any other is
+    refused (:class:`Busy`) until the render ends.
     """
 
     def __init__(self, matches: int = FRAME_CACHE_MATCHES, max_bytes: int = FRAME_CACHE_BYTES):
         self.matches, self.max_bytes = matches, max_bytes
         self._frames: OrderedDict[tuple[str, int], list[bytes]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while drawing
+        self._guard = threading.Lock()  # held briefly: the cache's dict and the counts
+        self._drawing: tuple[str, int] | None = None
+        self._waiting = 0
 
     def frames(self, engine: Engine, record: MatchRecord, spec: EnvSpec) -> list[bytes]:
+        """The match's PNG frames, drawn on a miss.
+
+        Raises:
+            Busy: another match is being drawn, or too many requests wait already.
+        """
         key = (engine.url.render_as_string(hide_password=True), record.match_id)
-        with self._lock:
+        with self._guard:
             if key in self._frames:
                 self._frames.move_to_end(key)
                 return self._frames[key]
+            if self._drawing not in (None, key) or self._waiting >= FRAME_WAITERS:
+                raise Busy(FRAMES_BUSY)
+            self._waiting += 1
+            self._drawing = key
+        try:
+            return self._draw(key, record, spec)
+        finally:
+            with self._guard:
+                self._waiting -= 1
+                if self._waiting == 0:
+                    self._drawing = None
+
+    def _draw(self, key: tuple[str, int], record: MatchRecord, spec: EnvSpec) -> list[bytes]:
+        with self._lock:
+            with self._guard:
+                if key in self._frames:  # drawn while this request waited
+                    return self._frames[key]
             replay = rebuild(
                 spec,
                 record,
@@ -249,11 +283,12 @@ class FrameCache:
                 encode=png_bytes,
             )
             frames: list[bytes] = replay.frames
-            self._frames[key] = frames
-            while len(self._frames) > 1 and (
-                len(self._frames) > self.matches or self.size() > self.max_bytes
-            ):
-                self._frames.popitem(last=False)
+            with self._guard:
+                self._frames[key] = frames
+                while len(self._frames) > 1 and (
+                    len(self._frames) > self.matches or self.size() > self.max_bytes
+                ):
+                    self._frames.popitem(last=False)
             return frames
 
     def __len__(self) -> int:
@@ -274,6 +309,7 @@ def frame_png(engine: Engine, match_id: int, number: int) -> bytes:
         NotFound: no such match, its env has no image frames (or is not installed),
             or the match has no image for step N (past its end, or not a multiple
             of :func:`image_every`).
+        Busy: another match's images are being drawn.
     """
     try:
         record = load_match(engine, match_id)
@@ -318,4 +354,3 @@ def match_logs(
     ]
     data["note"] = clean_text(logs.note) if logs.note and viewer and viewer.organiser else None
     return data
-

@@ -22,7 +22,7 @@ from server.guards import MAX_BODY_BYTES, MAX_ID
 from server.play_api import games_of
 from server.tournament_queue import HIDDEN_ERROR
 from server.uploads import MAX_PARTS
-from tests.server.server_helpers import Site, make_site
+from tests.server.server_helpers import Site, make_site, record_match
 
 HUGE = "9" * 30  # past any database integer
 
@@ -288,3 +288,70 @@ def test_game_starts_are_limited_per_person_per_hour(tmp_path: Path) -> None:
         games_of(site.client.app).close()  # type: ignore[arg-type]
         site.client.close()
         site.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/agents/a%00b",
+        "/agents/a%00b",
+        "/api/matches?agent=a%00b",
+        "/api/leaderboard?env=tictactoe%00",
+        "/tournaments/t%1b",
+        "/envs/tictactoe_v3%0d%0aX-Injected:%201",
+    ],
+)
+def test_control_characters_in_a_path_and_a_nul_in_a_query_are_a_400(site: Site, url: str) -> None:
+    # PostgreSQL refuses a NUL in a string: it was a 500 there, and no name holds one.
+    answer = site.client.get(url)
+    assert answer.status_code == 400
+    assert "control character" in answer.text
+    assert "X-Injected" not in answer.headers
+
+
+def test_json_in_a_pages_data_block_cannot_close_the_script() -> None:
+    from server.pages import make_templates
+
+    block = make_templates().from_string(
+        '<script type="application/json">{{ x | tojson }}</script>'
+    )
+    html = block.render(x={"move": "</script><script>alert(1)</script>", "q": "'\"&"})
+    assert html.count("</script>") == 1
+    assert "\\u003c/script\\u003e" in html and "\\u0026" in html
+
+
+def test_frames_of_another_match_wait_for_no_render(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Drawing a match's images takes seconds and every waiting request holds a server
+    # thread: requests for other matches during a render are turned away, not queued.
+    import threading
+
+    from server import views
+
+    first, second = (
+        record_match(site.engine, "simple_spread_v3", ["random"], seed=s) for s in (1, 2)
+    )
+    drawing, release = threading.Event(), threading.Event()
+    real = views.rebuild
+
+    def slow(*args: object, **kwargs: object) -> object:
+        drawing.set()
+        release.wait(30)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(views, "rebuild", slow)
+    monkeypatch.setattr(views, "FRAMES", views.FrameCache())
+    waiter = threading.Thread(target=site.client.get, args=(f"/api/matches/{first}/frames/0.png",))
+    waiter.start()
+    try:
+        assert drawing.wait(30)
+        busy = site.client.get(f"/api/matches/{second}/frames/0.png")
+        assert busy.status_code == 503
+        assert busy.json() == {"detail": views.FRAMES_BUSY}
+        assert busy.headers["retry-after"] == "5"
+    finally:
+        release.set()
+        waiter.join(60)
+    monkeypatch.setattr(views, "rebuild", real)
+    assert site.client.get(f"/api/matches/{second}/frames/0.png").status_code == 200
