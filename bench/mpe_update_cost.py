@@ -1,9 +1,10 @@
-"""Cost of one MADDPG update on simple_spread: the critic input in seat order vs own seat first.
+"""One MADDPG update on simple_spread: own seat first by permuted inputs or permuted weights.
 
 The centralised critics read the seats own-seat-first (``agents/common/centralised.py``)
 so that a critic shared by a role knows whose value it gives. This times one
-update (batch 1024, 3 agents, 2x64) with that input and with the earlier
-fixed-order input, monkeypatched, interleaved in one process, best of 7.
+update (batch 1024, 3 agents, 2x64) with that input built per critic (the
+earlier code, monkeypatched) and with the first layer's weight rows permuted
+instead (the current code), interleaved in one process, best of 7.
 
     .venv/bin/python bench/mpe_update_cost.py
 """
@@ -15,17 +16,29 @@ import time
 import numpy as np
 import torch
 
+from agents.common.centralised import joint_critic_input
 from agents.common.joint_replay import JointReplay
+from agents.common.stacked import StackedMLP
 from agents.common.vec_mpe import VecMPE
 from agents.maddpg import MADDPG, Config
 from arena.registry import get_env
 
 
-def fixed_order_input(self: MADDPG, obs: torch.Tensor, joint_act: torch.Tensor) -> torch.Tensor:
-    """The earlier input: every critic sees all observations, then all actions, in seat order."""
-    n, b = self.n, obs.shape[0]
-    joint_obs = obs.reshape(1, b, -1).expand(n, b, -1)
-    return torch.cat([joint_obs, joint_act.reshape(n, b, -1)], dim=-1)
+def permuted_input_q(
+    self: MADDPG,
+    critic: StackedMLP,
+    obs: torch.Tensor,
+    act: torch.Tensor,
+    own: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The earlier critic values: each critic's own-first input gathered and concatenated."""
+    n = self.n
+    joint = act.unsqueeze(0).expand(n, *act.shape)
+    if own is not None:
+        eye = torch.eye(n)[:, None, :, None]
+        joint = joint * (1.0 - eye) + own.unsqueeze(2) * eye
+    order = torch.as_tensor([[i, *(j for j in range(n) if j != i)] for i in range(n)])
+    return critic(joint_critic_input(obs, joint, order)).squeeze(-1)
 
 
 def main() -> None:
@@ -40,24 +53,23 @@ def main() -> None:
         step = vec.step(vec.to_env_actions(act))
         replay.add(obs, act, step.rewards, step.next_obs, step.terminated)
         obs = step.obs
-    own_first = MADDPG.critic_input
+    weights = MADDPG.q
     for share in (False, True):
         learner = MADDPG(Config(share_parameters=share), vec, centralised=True, device="cpu")
         batch = replay.sample(1024)
-        best = {"fixed order": float("inf"), "own seat first": float("inf")}
+        best = {"inputs": float("inf"), "weights": float("inf")}
         for _ in range(7):
-            for name, fn in (("fixed order", fixed_order_input), ("own seat first", own_first)):
-                MADDPG.critic_input = fn  # type: ignore[method-assign]
+            for name, fn in (("inputs", permuted_input_q), ("weights", weights)):
+                MADDPG.q = fn  # type: ignore[method-assign]
                 start = time.perf_counter()
                 for _ in range(30):
                     learner.update(batch)
                 best[name] = min(best[name], (time.perf_counter() - start) / 30)
-        MADDPG.critic_input = own_first  # type: ignore[method-assign]
-        ratio = best["own seat first"] / best["fixed order"]
+        MADDPG.q = weights  # type: ignore[method-assign]
+        ratio = best["weights"] / best["inputs"]
         label = "shared" if share else "per seat"
         print(
-            f"| {label} | {best['fixed order'] * 1e3:.2f} | "
-            f"{best['own seat first'] * 1e3:.2f} | {ratio:.3f} |"
+            f"| {label} | {best['inputs'] * 1e3:.2f} | {best['weights'] * 1e3:.2f} | {ratio:.3f} |"
         )
 
 

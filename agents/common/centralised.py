@@ -116,5 +116,7 @@ def later_layers(net: StackedMLP, h: torch.Tensor) -> torch.Tensor:
     for w, b in list(zip(net.weights, net.biases, strict=True))[1:]:
         if net.shared:
             w, b = w.index_select(0, net.seat_net), b.index_select(0, net.seat_net)
-        h = torch.baddbmm(b, torch.relu(h), w)
+        # In place: no layer's backward needs its own output but ReLU's, and a fresh
+        # [S, B, hidden] buffer per activation cost as much as the ReLU itself.
+        h = torch.baddbmm(b, h.relu_(), w)
     return h

@@ -8,7 +8,9 @@ real terminations, so targets bootstrap through the time limit.
 
 The loop owns logging (CSV + rich bar), greedy evaluation, checkpoints for
 ``--resume`` and the package written at the end; the algorithm modules own
-their networks and losses (:class:`Learner`).
+their networks and losses (:class:`Learner`). It also keeps where the time
+went (:class:`LoopTimes`: env, act, learn, buffer, eval), reported as
+``seconds_*`` in the summary's metrics.
 """
 
 from __future__ import annotations
@@ -87,6 +89,24 @@ class LoopSettings:
     def updates(self, steps: int) -> int:
         """How many updates a run of ``steps`` env steps makes (learning-rate schedules)."""
         return max(1, (steps - self.learning_starts) // self.train_every)
+
+
+@dataclass
+class LoopTimes:
+    """Seconds the loop spent in each part (``perf_counter`` sums; the parts are
+    what ``bench/mpe_speed.py`` reports). ``act`` includes the host-device
+    copies of observations and actions; ``buffer`` adding and sampling."""
+
+    env: float = 0.0
+    act: float = 0.0
+    learn: float = 0.0
+    buffer: float = 0.0
+    eval: float = 0.0
+
+    def metrics(self, total: float) -> dict[str, float]:
+        """``seconds_<part>`` for each part, and ``seconds_other`` (logging, checkpoints)."""
+        parts = {f"seconds_{k}": v for k, v in asdict(self).items()}
+        return {**parts, "seconds_other": max(total - sum(parts.values()), 0.0)}
 
 
 C = TypeVar("C")
@@ -212,6 +232,7 @@ def run_loop(
     start_step = step
     warm_until = step + settings.learning_starts
     last_eval: dict[str, float] = {}
+    times = LoopTimes()
 
     def greedy(obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -261,6 +282,7 @@ def run_loop(
         since_update = 0
         while step < request.steps:
             with checkpoints.update():  # Ctrl-C waits for the end of the round
+                t0 = time.perf_counter()
                 obs_t = torch.as_tensor(obs, device=device)
                 if step < warm_until and not request.resume:
                     actions = _random_actions(vec, mask, obs_t.shape[0])
@@ -268,8 +290,12 @@ def run_loop(
                     with torch.no_grad():
                         actions = learner.act(obs_t, explore=True)
                 actions_np = actions.cpu().numpy()
-                result = vec.step(vec.to_env_actions(actions_np))
+                env_actions = vec.to_env_actions(actions_np)
+                t1 = time.perf_counter()
+                result = vec.step(env_actions)
+                t2 = time.perf_counter()
                 replay.add(obs, actions_np, result.rewards, result.next_obs, result.terminated)
+                t3 = time.perf_counter()
                 learner.episodes_ended(result.done)
                 obs = result.obs
                 step += vec.n_envs
@@ -277,15 +303,25 @@ def run_loop(
                 for seat_returns in result.finished:
                     recent.append(seat_returns)
                     episodes += 1
+                times.act += t1 - t0
+                times.env += t2 - t1
+                times.buffer += t3 - t2
                 if step >= warm_until and replay.size >= settings.batch_size:
                     while since_update >= settings.train_every:
-                        learner.update(replay.sample(settings.batch_size))
+                        t0 = time.perf_counter()
+                        batch = replay.sample(settings.batch_size)
+                        t1 = time.perf_counter()
+                        learner.update(batch)
+                        times.buffer += t1 - t0
+                        times.learn += time.perf_counter() - t1
                         since_update -= settings.train_every
                 else:
                     since_update = 0
             if step >= next_eval or step >= request.steps:
                 next_eval += settings.eval_interval
+                t0 = time.perf_counter()
                 last_eval = eval_now()
+                times.eval += time.perf_counter() - t0
             if step >= next_log or step >= request.steps:
                 next_log += settings.log_interval
                 row: dict[str, Any] = {"episodes": episodes, **last_eval}
@@ -298,7 +334,9 @@ def run_loop(
                 log.advance(step)
             checkpoints.reached(step)
         checkpoints.save()
+        t0 = time.perf_counter()
         final = eval_now()
+        times.eval += time.perf_counter() - t0
         with checkpoints.update():  # a package is never half-written
             _write_package(request, learner, vec, kind=kind, name=name, description=description)
     seconds = time.perf_counter() - started
@@ -306,6 +344,7 @@ def run_loop(
         "eval_team_return": final["eval_team_return"],
         "steps_per_s": (step - start_step) / max(seconds, 1e-9),
         **{k: v for k, v in final.items() if k != "eval_team_return"},
+        **times.metrics(seconds),
     }
     return TrainSummary(request.algo, request.env_id, step, seconds, request.out, metrics)
 

@@ -172,6 +172,36 @@ def test_presets_fill_defaults_and_file_keys_win() -> None:
     assert (shared.share_parameters, shared.hidden, shared.actor_lr) == (True, 128, 1e-3)
 
 
+@pytest.mark.parametrize("algo", ["maddpg", "masac"])
+def test_summary_splits_the_run_time_by_part(algo: str, tmp_path: Path) -> None:
+    from agents import maddpg, sac
+
+    request = TrainRequest(
+        algo=algo,
+        env_id="simple_spread_v3",
+        steps=1200,
+        out=tmp_path / "pkg",
+        seed=0,
+        config={
+            "n_envs": 4,
+            "learning_starts": 400,
+            "batch_size": 64,
+            "buffer_size": 5000,
+            "hidden": 16,
+            "eval_episodes": 4,
+            "eval_interval": 800,
+        },
+        progress=False,
+    )
+    summary = (maddpg if algo == "maddpg" else sac).run(request)
+    parts = ["env", "act", "learn", "buffer", "eval", "other"]
+    split = {p: summary.metrics[f"seconds_{p}"] for p in parts}
+    assert all(v >= 0 for v in split.values())
+    assert all(split[p] > 0 for p in ("env", "act", "learn", "buffer", "eval"))
+    # The parts add up to the run (other: logging, checkpoints, the package).
+    assert sum(split.values()) == pytest.approx(summary.seconds, rel=1e-6)
+
+
 @pytest.mark.learning
 @pytest.mark.slow  # about 70 s of CPU, several minutes on a shared machine
 def test_short_maddpg_run_beats_random_on_simple_spread(tmp_path: Path) -> None:
