@@ -14,6 +14,7 @@ from arena.catalogue import env_catalogue
 from arena.errors import ArenaError
 from server.access import app_state, client_key, require_bearer, viewer
 from server.cache import cached_leaderboard
+from server.draw_cache import Busy
 from server.events import Cursor, events_since, start_cursor
 from server.guards import RowId
 from server.queries import match_list
@@ -30,7 +31,6 @@ from server.tournament_queue import get_request, queue_tournament, requests, sho
 from server.uploads import UploadError, discard, receive_package
 from server.users import UserInfo
 from server.views import (
-    Busy,
     Forbidden,
     NotFound,
     agent_detail,
@@ -172,6 +172,8 @@ def match(request: Request, match_id: RowId) -> dict[str, Any]:
         return match_detail(app_state(request).engine, match_id, viewer(request))
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    except Busy as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
 
 
 @router.get("/matches/{match_id}/frames/{number}.png")

@@ -24,6 +24,7 @@ from arena.textsafe import clean_text
 from server.access import AppState, app_state, client_key, signed_in, visible_agents
 from server.api import store_upload
 from server.cache import cached_leaderboard
+from server.draw_cache import Busy
 from server.guards import RowId
 from server.plots import agent_plots
 from server.queries import agent_rows, match_list
@@ -187,6 +188,8 @@ def match_page(request: Request, match_id: RowId) -> HTMLResponse:
         detail = match_detail(state.engine, match_id, user)
     except NotFound as exc:
         return error_page(request, 404, str(exc))
+    except Busy as exc:
+        return error_page(request, 503, str(exc))
     logs = None
     if visible_agents(state.engine, user, {p["agent"] for p in detail["players"]}):
         logs = match_logs(state.engine, match_id, user)

@@ -7,10 +7,9 @@ the pages escape it again when they render it.
 from __future__ import annotations
 
 import io
+import json
 import logging
-import threading
-from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Engine
@@ -23,6 +22,7 @@ from arena.specs import EnvSpec
 from arena.textsafe import clean_text
 from server.access import visible_agents
 from server.cache import cached_leaderboard
+from server.draw_cache import DrawCache
 from server.queries import AgentRow, agent_rows, match_list
 from server.users import UserInfo
 
@@ -35,10 +35,6 @@ class NotFound(Exception):
 
 class Forbidden(Exception):
     """The viewer may not see it (HTTP 403)."""
-
-
-class Busy(Exception):
-    """The server is drawing another match's images (HTTP 503: try again soon)."""
 
 
 def agents_list(engine: Engine) -> list[dict[str, Any]]:
@@ -102,40 +98,19 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
 
     Raises:
         NotFound: no match has this id.
+        Busy: another match's replay is being rebuilt (kept once rebuilt: :data:`REPLAYS`).
     """
     try:
         record = load_match(engine, match_id)
     except ArenaError as exc:
         raise NotFound(str(exc)) from None
     private = visible_agents(engine, viewer, {p.agent for p in record.players})
-    frames: list[dict[str, Any]] | None = None
-    replay_error: str | None = None
-    images = False
     spec = env_specs().get(record.env_id)
     if spec is None:
-        replay_error = f"env '{record.env_id}' is not installed on this server"
+        replay = Replay(None, f"env '{record.env_id}' is not installed on this server", False)
     else:
-        try:
-            spec.require()
-            replay = rebuild(spec, record)
-            images = has_image_frames(spec)
-            every = image_every(len(replay.plies))
-            boards = replay_boards([ply.board for ply in replay.plies])
-            frames = [
-                {
-                    "number": ply.number,
-                    "moves": [[clean_text(seat), clean_text(move)] for seat, move in ply.moves],
-                    "text": None if ply.text is None else clean_text(ply.text),
-                    "board": board,
-                    "image": frame_url(match_id, ply.number // every * every) if images else None,
-                }
-                for ply, board in zip(replay.plies, boards, strict=True)
-            ]
-        except ArenaError as exc:
-            replay_error = clean_text(str(exc))
-        except Exception as exc:  # an env that cannot replay must not break the page
-            log.exception("replaying match %s failed", match_id)
-            replay_error = f"the replay could not be rebuilt ({type(exc).__name__})"
+        replay = REPLAYS.get(_match_key(engine, match_id), lambda: replayed(spec, record))
+    frames, replay_error, images = replay
     return {
         "id": record.match_id,
         "env": record.env_id,
@@ -166,6 +141,65 @@ def match_detail(engine: Engine, match_id: int, viewer: UserInfo | None) -> dict
         "image_every": image_every(len(frames)) if frames is not None and images else None,
         "replay_error": replay_error,
     }
+
+
+class Replay(NamedTuple):
+    """What a match's replay shows: the frames, or why there are none; image frames or not."""
+
+    frames: list[dict[str, Any]] | None
+    error: str | None
+    images: bool
+
+
+def replayed(spec: EnvSpec, record: MatchRecord) -> Replay:
+    """Rebuild the match's positions (text, board view, image URL) from its action log."""
+    try:
+        spec.require()
+        replay = rebuild(spec, record)
+        images = has_image_frames(spec)
+        every = image_every(len(replay.plies))
+        boards = replay_boards([ply.board for ply in replay.plies])
+        frames = [
+            {
+                "number": ply.number,
+                "moves": [[clean_text(seat), clean_text(move)] for seat, move in ply.moves],
+                "text": None if ply.text is None else clean_text(ply.text),
+                "board": board,
+                "image": frame_url(record.match_id, ply.number // every * every)
+                if images
+                else None,
+            }
+            for ply, board in zip(replay.plies, boards, strict=True)
+        ]
+        return Replay(frames, None, images)
+    except ArenaError as exc:
+        return Replay(None, clean_text(str(exc)), False)
+    except Exception as exc:  # an env that cannot replay must not break the page
+        log.exception("replaying match %s failed", record.match_id)
+        return Replay(None, f"the replay could not be rebuilt ({type(exc).__name__})", False)
+
+
+#: Replays kept (GET /api/matches/ID rebuilds a match: seconds for an Atari one).
+REPLAY_CACHE_MATCHES = 16
+REPLAY_CACHE_BYTES = 64 * 2**20
+REPLAYS_BUSY = "the server is rebuilding another match's replay; try again in a few seconds"
+
+
+class ReplayCache(DrawCache[Replay]):
+    """The replays of the last few matches asked for (:class:`server.draw_cache.DrawCache`)."""
+
+    def __init__(
+        self, matches: int = REPLAY_CACHE_MATCHES, max_bytes: int = REPLAY_CACHE_BYTES
+    ) -> None:
+        super().__init__(
+            matches,
+            max_bytes,
+            lambda replay: len(json.dumps(replay.frames, default=str)),
+            busy=REPLAYS_BUSY,
+        )
+
+
+REPLAYS = ReplayCache()
 
 
 def replay_boards(boards: list[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
@@ -200,7 +234,6 @@ def replay_boards(boards: list[dict[str, Any] | None]) -> list[dict[str, Any] | 
 IMAGE_FRAME_CAP = 1000  # images per match at most: a longer match gets one every k-th step
 FRAME_CACHE_MATCHES = 4  # matches whose images are kept
 FRAME_CACHE_BYTES = 64 * 2**20  # and at most this many PNG bytes in all
-FRAME_WAITERS = 8  # requests waiting for (or doing) the one render at most
 FRAMES_BUSY = "the server is drawing another match's images; try again in a few seconds"
 
 
@@ -227,52 +260,21 @@ def png_bytes(frame: Any) -> bytes:
     return out.getvalue()
 
 
-class FrameCache:
+class FrameCache(DrawCache[list[bytes]]):
     """The PNG frames of the last few matches asked for, bounded in matches and bytes.
 
-    One render at a time: a viewer asks for several frames of a match at once,
-    and the first request renders them all while the others wait for the cache.
-    Every waiting request holds a server thread, so only requests for the match
-    being drawn wait (at most :data:`FRAME_WAITERS` of them); any other is
-    refused (:class:`Busy`) until the render ends.
+    A viewer asks for several frames of a match at once: the first request
+    renders them all while the others wait; requests for another match are
+    refused (:class:`Busy`) until it is done (:class:`server.draw_cache.DrawCache`).
     """
 
     def __init__(self, matches: int = FRAME_CACHE_MATCHES, max_bytes: int = FRAME_CACHE_BYTES):
-        self.matches, self.max_bytes = matches, max_bytes
-        self._frames: OrderedDict[tuple[str, int], list[bytes]] = OrderedDict()
-        self._lock = threading.Lock()  # held while drawing
-        self._guard = threading.Lock()  # held briefly: the cache's dict and the counts
-        self._drawing: tuple[str, int] | None = None
-        self._waiting = 0
+        super().__init__(
+            matches, max_bytes, lambda frames: sum(len(png) for png in frames), busy=FRAMES_BUSY
+        )
 
     def frames(self, engine: Engine, record: MatchRecord, spec: EnvSpec) -> list[bytes]:
-        """The match's PNG frames, drawn on a miss.
-
-        Raises:
-            Busy: another match is being drawn, or too many requests wait already.
-        """
-        key = (engine.url.render_as_string(hide_password=True), record.match_id)
-        with self._guard:
-            if key in self._frames:
-                self._frames.move_to_end(key)
-                return self._frames[key]
-            if self._drawing not in (None, key) or self._waiting >= FRAME_WAITERS:
-                raise Busy(FRAMES_BUSY)
-            self._waiting += 1
-            self._drawing = key
-        try:
-            return self._draw(key, record, spec)
-        finally:
-            with self._guard:
-                self._waiting -= 1
-                if self._waiting == 0:
-                    self._drawing = None
-
-    def _draw(self, key: tuple[str, int], record: MatchRecord, spec: EnvSpec) -> list[bytes]:
-        with self._lock:
-            with self._guard:
-                if key in self._frames:  # drawn while this request waited
-                    return self._frames[key]
+        def draw() -> list[bytes]:
             replay = rebuild(
                 spec,
                 record,
@@ -283,20 +285,13 @@ class FrameCache:
                 encode=png_bytes,
             )
             frames: list[bytes] = replay.frames
-            with self._guard:
-                self._frames[key] = frames
-                while len(self._frames) > 1 and (
-                    len(self._frames) > self.matches or self.size() > self.max_bytes
-                ):
-                    self._frames.popitem(last=False)
             return frames
 
-    def __len__(self) -> int:
-        return len(self._frames)
+        return self.get(_match_key(engine, record.match_id), draw)
 
-    def size(self) -> int:
-        """PNG bytes held."""
-        return sum(len(png) for frames in self._frames.values() for png in frames)
+
+def _match_key(engine: Engine, match_id: int) -> tuple[str, int]:
+    return (engine.url.render_as_string(hide_password=True), match_id)
 
 
 FRAMES = FrameCache()

@@ -355,3 +355,45 @@ def test_frames_of_another_match_wait_for_no_render(
         waiter.join(60)
     monkeypatch.setattr(views, "rebuild", real)
     assert site.client.get(f"/api/matches/{second}/frames/0.png").status_code == 200
+
+
+def test_a_replay_is_rebuilt_once_and_other_matches_wait_for_no_rebuild(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rebuilding an Atari match for GET /api/matches/ID took ~5 s each time, for
+    # anyone: a few requests a second kept every server thread busy.
+    import threading
+
+    from server import views
+
+    first, second = (
+        record_match(site.engine, "simple_spread_v3", ["random"], seed=s) for s in (1, 2)
+    )
+    calls: list[int] = []
+    drawing, release = threading.Event(), threading.Event()
+    real = views.rebuild
+
+    def counted(spec: object, record: object, **kwargs: object) -> object:
+        calls.append(record.match_id)  # type: ignore[attr-defined]
+        drawing.set()
+        release.wait(30)
+        return real(spec, record, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(views, "rebuild", counted)
+    monkeypatch.setattr(views, "REPLAYS", views.ReplayCache())
+    waiter = threading.Thread(target=site.client.get, args=(f"/api/matches/{first}",))
+    waiter.start()
+    try:
+        assert drawing.wait(30)
+        busy = site.client.get(f"/api/matches/{second}")
+        assert busy.status_code == 503
+        assert busy.json() == {"detail": views.REPLAYS_BUSY}
+        page = site.client.get(f"/matches/{second}")
+        assert page.status_code == 503 and "try again in a few seconds" in page.text
+    finally:
+        release.set()
+        waiter.join(60)
+    again = [site.client.get(f"/api/matches/{first}") for _ in range(3)]
+    assert [a.status_code for a in again] == [200, 200, 200]
+    assert again[0].json()["frames"] == again[2].json()["frames"]
+    assert calls == [first]  # drawn once, served from the cache since
