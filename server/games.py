@@ -40,6 +40,7 @@ from arena.protocol import AgentContext
 from arena.result import MatchResult
 from arena.sources import AgentSource
 from arena.textsafe import clean_text
+from server.access import visible_agents
 from server.settings import Settings
 from server.submissions import claim_person_name
 from server.users import UserInfo
@@ -56,6 +57,9 @@ PERSON_SUFFIX = " human"
 #: against this folder, which does not exist, so it cannot find one in the server's
 #: working directory either.
 NOWHERE = Path("/nonexistent/arena-opponents-are-never-paths")
+#: What a person reads when the opponent fails to start: its error names the server's
+#: folders and the package's own output, which are its owner's and the organisers'.
+OPPONENT_FAILED = "the opponent could not be started; its owner and the organisers can read why"
 
 
 class GameError(Exception):
@@ -151,6 +155,7 @@ class WebGame:
     ) -> None:
         self.id = game_id
         self.user_id = user.id
+        self.user = user
         self.setup = setup
         self.seat_choice = seat
         self.engine, self.settings, self.limits = engine, settings, limits
@@ -257,7 +262,7 @@ class WebGame:
         except ServerStopped:
             self.error = "the server stopped; this game was not recorded"
         except ArenaError as exc:  # the opponent's package failed to import
-            self.error = clean_text(str(exc))
+            self.error = self._opponent_error(clean_text(str(exc)))
         except Exception as exc:
             log.exception("game %s failed", self.id)
             self.error = f"the game failed ({type(exc).__name__}); it was not recorded"
@@ -314,6 +319,13 @@ class WebGame:
             self._cond.notify_all()
             self._wait_for_turn(before, self.reply_wait_s())
             return self.view()
+
+    def _opponent_error(self, text: str) -> str:
+        """The opponent's failure as the person may read it (the text: owner, organisers)."""
+        if visible_agents(self.engine, self.user, {self.setup.rival.info.name}):
+            return text
+        log.warning("game %s: the opponent failed: %s", self.id, text)
+        return OPPONENT_FAILED
 
     def view(self) -> dict[str, Any]:
         """The state a request answers with (JSON-ready)."""

@@ -397,3 +397,29 @@ def test_a_replay_is_rebuilt_once_and_other_matches_wait_for_no_rebuild(
     assert [a.status_code for a in again] == [200, 200, 200]
     assert again[0].json()["frames"] == again[2].json()["frames"]
     assert calls == [first]  # drawn once, served from the cache since
+
+
+def test_an_opponents_failure_text_is_for_its_owner_and_the_organisers(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A package that fails to load reports its folder on the server and its own
+    # output: the person playing it (not its owner) reads only that it failed.
+    from arena.errors import ArenaError
+    from server import games
+
+    secret = "agent 'x' (/srv/arena/packages/x-1): importing 'nope' failed: No module 'nope'"
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise ArenaError(secret)
+
+    monkeypatch.setattr(games, "play_series", failing)
+    body = {"env": "tictactoe_v3", "opponent": "random"}
+    try:
+        for user, shown in (("ada", games.OPPONENT_FAILED), ("prof", secret)):
+            state = site.client.post("/api/games", json=body, headers=site.auth(user)).json()
+            assert state["done"] is True
+            assert state["error"] == shown
+            again = site.client.get(f"/api/games/{state['id']}", headers=site.auth(user))
+            assert again.json()["error"] == shown
+    finally:
+        games_of(site.client.app).close()  # type: ignore[arg-type]
