@@ -16,7 +16,7 @@ from server.access import app_state, client_key, require_bearer, viewer
 from server.cache import cached_leaderboard
 from server.draw_cache import Busy
 from server.events import Cursor, events_since, start_cursor
-from server.guards import RowId
+from server.guards import RowId, SlotStream
 from server.queries import match_list
 from server.sessions import same_secret
 from server.settings import MAX_TOURNAMENT_BYTES
@@ -257,27 +257,26 @@ async def events(request: Request, follow: bool = True) -> StreamingResponse:
         raise HTTPException(503, refused, headers={"Retry-After": str(STREAM_RETRY_S)})
 
     async def stream(cursor: Cursor) -> AsyncIterator[str]:
-        try:
-            yield f"retry: {int(state.settings.poll_s * 1000) + 1000}\n\n"
-            quiet = 0.0
-            while True:
-                found, cursor = await run_in_threadpool(events_since, state.engine, cursor)
-                for event in found:
-                    yield event.frame(cursor)
-                if not follow:
-                    return
-                if state.stopping.is_set() or await request.is_disconnected():
-                    return
-                quiet = 0.0 if found else quiet + state.settings.poll_s
-                if quiet >= HEARTBEAT_S:
-                    quiet = 0.0
-                    yield ": still here\n\n"
-                await asyncio.sleep(state.settings.poll_s)
-        finally:
-            state.streams.give(key)
+        yield f"retry: {int(state.settings.poll_s * 1000) + 1000}\n\n"
+        quiet = 0.0
+        while True:
+            found, cursor = await run_in_threadpool(events_since, state.engine, cursor)
+            for event in found:
+                yield event.frame(cursor)
+            if not follow:
+                return
+            if state.stopping.is_set() or await request.is_disconnected():
+                return
+            quiet = 0.0 if found else quiet + state.settings.poll_s
+            if quiet >= HEARTBEAT_S:
+                quiet = 0.0
+                yield ": still here\n\n"
+            await asyncio.sleep(state.settings.poll_s)
 
-    return StreamingResponse(
+    return SlotStream(
         stream(cursor),
+        state.streams,
+        key,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

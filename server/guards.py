@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
 from fastapi import Path
+from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: The largest body of a JSON call or a form (a move, a new game, a sign-in).
@@ -135,3 +136,19 @@ class StreamSlots:
     def open(self) -> int:
         with self._lock:
             return sum(self._open.values())
+
+
+class SlotStream(StreamingResponse):
+    """A streamed response that gives its :class:`StreamSlots` slot back when it ends,
+    however it ends: a client gone before the first byte never runs the body's
+    generator, so a release inside the generator would leak the slot."""
+
+    def __init__(self, content: Any, slots: StreamSlots, key: str, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.slots, self.key = slots, key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slots.give(self.key)

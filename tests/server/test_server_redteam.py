@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ with warnings.catch_warnings():  # starlette's notice that httpx2 exists
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from server.guards import MAX_BODY_BYTES, MAX_ID
+from server.guards import MAX_BODY_BYTES, MAX_ID, SlotStream, StreamSlots
 from server.play_api import games_of
 from server.tournament_queue import HIDDEN_ERROR
 from server.uploads import MAX_PARTS
@@ -423,3 +424,29 @@ def test_an_opponents_failure_text_is_for_its_owner_and_the_organisers(
             assert again.json()["error"] == shown
     finally:
         games_of(site.client.app).close()  # type: ignore[arg-type]
+
+
+def test_an_event_stream_gives_its_slot_back_even_when_it_never_started() -> None:
+    # A client gone before the first byte: the body's generator never runs, so a
+    # release in its `finally` would leak the slot, and leaked slots refuse everyone.
+    import asyncio
+
+    from starlette.requests import ClientDisconnect
+
+    slots = StreamSlots(per_client=1, total=1)
+    assert slots.take("10.0.0.1")
+
+    async def body() -> AsyncIterator[str]:
+        yield "never sent"
+
+    async def gone(message: object) -> None:
+        raise OSError("the client went away")
+
+    async def nothing() -> dict[str, str]:
+        return {"type": "http.disconnect"}
+
+    response = SlotStream(body(), slots, "10.0.0.1", media_type="text/event-stream")
+    scope = {"type": "http", "asgi": {"spec_version": "2.4"}}
+    with pytest.raises(ClientDisconnect):
+        asyncio.run(response(scope, nothing, gone))
+    assert slots.open() == 0
