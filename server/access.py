@@ -35,6 +35,8 @@ class AppState:
     login_limiter: RateLimiter
     #: Open event streams, per client address and in all (each polls the database).
     streams: StreamSlots
+    #: Upload attempts per participant (refused ones count: :func:`server.api.store_upload`).
+    upload_attempts: RateLimiter
     #: Set when the server shuts down: event streams end so that Ctrl-C is not held up.
     stopping: threading.Event = field(default_factory=threading.Event)
 

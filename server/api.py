@@ -82,7 +82,7 @@ async def store_upload(
         manifest names an agent that is not the user's.
 
     Raises:
-        HTTPException: 429 over the rate limit.
+        HTTPException: 429 over the rate limit (stored uploads, or attempts).
         UploadError: the upload itself is refused (size, name, form, CSRF).
     """
     state = app_state(request)
@@ -92,6 +92,14 @@ async def store_upload(
             429,
             f"at most {state.settings.uploads_per_hour} uploads an hour; try again in {wait} s",
             headers={"Retry-After": str(wait)},
+        )
+    # Refused uploads store nothing, so the count above never sees them.
+    if not user.organiser and not state.upload_attempts.allow(str(user.id)):
+        attempts = state.upload_attempts.count
+        raise HTTPException(
+            429,
+            f"at most {attempts} upload attempts an hour, refused ones included; try again later",
+            headers={"Retry-After": "3600"},
         )
     received = await receive_package(
         request.headers.get("content-type", ""),

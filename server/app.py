@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from arena.storage import connect
 from server.access import AppState, RateLimiter
 from server.guards import RequestGuard, StreamSlots
-from server.settings import Settings
+from server.settings import UPLOAD_ATTEMPTS_PER_UPLOAD, Settings
 from server.worker import Worker
 
 STATIC = Path(__file__).parent / "static"
@@ -53,6 +53,7 @@ def create_app(
         settings,
         RateLimiter(settings.logins_per_minute, 60.0),
         StreamSlots(settings.streams_per_client, settings.streams_total),
+        RateLimiter(settings.uploads_per_hour * UPLOAD_ATTEMPTS_PER_UPLOAD, 3600.0),
     )
     background = Worker(engine, settings) if worker else None
 

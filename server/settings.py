@@ -15,6 +15,8 @@ DEFAULT_MAX_UPLOAD_MB = 20
 UPLOAD_ENV = "ARENA_MAX_UPLOAD_MB"
 #: Uploads a participant may make in an hour (organisers are not limited).
 DEFAULT_UPLOADS_PER_HOUR = 12
+#: Upload attempts (refused ones too) a participant may make in an hour, per upload allowed.
+UPLOAD_ATTEMPTS_PER_UPLOAD = 4
 #: Sign-in attempts one client address may make in a minute.
 DEFAULT_LOGINS_PER_MINUTE = 10
 #: The largest tournament file an organiser may post.

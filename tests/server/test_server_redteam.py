@@ -21,6 +21,7 @@ with warnings.catch_warnings():  # starlette's notice that httpx2 exists
 
 from server.guards import MAX_BODY_BYTES, MAX_ID, SlotStream, StreamSlots
 from server.play_api import games_of
+from server.settings import UPLOAD_ATTEMPTS_PER_UPLOAD
 from server.tournament_queue import HIDDEN_ERROR
 from server.uploads import MAX_PARTS
 from tests.server.server_helpers import Site, make_site, record_match
@@ -450,3 +451,23 @@ def test_an_event_stream_gives_its_slot_back_even_when_it_never_started() -> Non
     with pytest.raises(ClientDisconnect):
         asyncio.run(response(scope, nothing, gone))
     assert slots.open() == 0
+
+
+def test_refused_uploads_count_towards_an_hourly_attempt_limit(tmp_path: Path) -> None:
+    # Only stored submissions counted: a body refused while streaming (a bad name,
+    # too big, malformed) could be sent again and again, each read to the end.
+    site = make_site(tmp_path, uploads_per_hour=1)
+    try:
+        bad = [site.upload("ada", "not-an-archive.exe", b"x" * 1000) for _ in range(5)]
+        attempts = UPLOAD_ATTEMPTS_PER_UPLOAD * 1
+        assert [b.status_code for b in bad] == [400] * attempts + [429] * (5 - attempts)
+        assert bad[-1].json() == {
+            "detail": f"at most {attempts} upload attempts an hour, refused ones included; "
+            "try again later"
+        }
+        assert bad[-1].headers["retry-after"] == "3600"
+        assert site.upload("prof", "not-an-archive.exe", b"x").status_code == 400  # organisers
+        assert site.upload("bob", "not-an-archive.exe", b"x").status_code == 400
+    finally:
+        site.client.close()
+        site.engine.dispose()
