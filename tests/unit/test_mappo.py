@@ -4,6 +4,7 @@ the package (agent check, arena matches, the folded seat id), resume, config err
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,6 +34,16 @@ eval_games = 4
 log_every = 200
 eval_every = 400
 """
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    # What the trainer sets (threads = 1): on shared cores two threads made each
+    # small matmul of these tests 10x slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _learner(env_id: str, *, centralised: bool, share: str = "role") -> tuple[MAPPO, VecMPE]:
