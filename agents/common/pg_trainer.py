@@ -140,7 +140,13 @@ Update = Callable[[ActorCritic, torch.optim.Optimizer, Rollout, Any, Boards], di
 # meets random play in 30% of its games learns to punish it (with the default league
 # it learned to draw against itself and scored 0.84-0.90 against random at 60k-150k
 # steps; with this one 0.95-0.98 at 100k, docs/policy-gradients.md).
+# Connect four: rollouts of 32 ticks, and a league with a quarter of the games against
+# the heuristic and a quarter against random (bench/RESULTS.md, ppo_connect_four).
 PRESETS: dict[str, dict[str, Any]] = {
+    "connect_four_v3": {
+        "rollout_steps": 32,
+        "opponents": {"self": 0.3, "past": 0.2, "heuristic": 0.25, "random": 0.25},
+    },
     "tictactoe_v3": {
         "n_games": 32,
         "rollout_steps": 32,
