@@ -118,8 +118,8 @@ def test_submitted_package_plays_by_name_and_version(package: Path) -> None:
     code, out, err = arena("match", "connect_four_v3", "c4-heuristic@1.1", "random")
     assert (code, out) == (1, "")
     assert err == (
-        "error: unknown agent 'c4-heuristic@1.1': not a built-in (minimax, one-ply, random, "
-        "tag-chaser), a package folder, or a submitted name[@version]\n"
+        "error: unknown agent 'c4-heuristic@1.1': not a built-in (heuristic, minimax, negamax-2, "
+        "negamax-4, one-ply, random, tag-chaser), a package folder, or a submitted name[@version]\n"
     )
     code, out, err = arena("match", "connect_four_v3", "c4-heuristic@latest", "random")
     assert (code, out) == (1, "")

@@ -104,7 +104,8 @@ def test_team_match_on_simple_tag() -> None:
         ),
         (
             ("match", "connect_four_v3", "random", "nobody"),
-            "error: unknown agent 'nobody': not a built-in (minimax, one-ply, random, tag-chaser), "
+            "error: unknown agent 'nobody': not a built-in (heuristic, minimax, negamax-2, "
+            "negamax-4, one-ply, random, tag-chaser), "
             "a package folder, or a submitted name[@version]\n",
         ),
         (
