@@ -99,4 +99,4 @@ def supports(name: str, spec: EnvSpec) -> str | None:
 
 def run(request: TrainRequest) -> TrainSummary:
     """Train A2C by self-play on ``request.env_id`` and write the package."""
-    return run_pg(request, Config, update, COLUMNS)
+    return run_pg(request, Config, update, COLUMNS, presets={})

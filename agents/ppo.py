@@ -40,7 +40,7 @@ from agents.common import pg_math
 from agents.common.actor_critic import ActorCritic
 from agents.common.boards import Boards
 from agents.common.pg_rollout import STRIDE, Rollout, flatten, mirror_permutation, mirrored
-from agents.common.pg_trainer import PGConfig, run_pg
+from agents.common.pg_trainer import PRESETS, PGConfig, run_pg
 from agents.common.pg_trainer import supports as pg_supports
 from arena.config_check import NON_NEGATIVE, POSITIVE
 from arena.specs import EnvSpec
@@ -132,4 +132,4 @@ def supports(name: str, spec: EnvSpec) -> str | None:
 
 def run(request: TrainRequest) -> TrainSummary:
     """Train PPO by self-play on ``request.env_id`` and write the package."""
-    return run_pg(request, Config, update, COLUMNS)
+    return run_pg(request, Config, update, COLUMNS, PRESETS)
