@@ -91,11 +91,13 @@ for cls in (MADDPG, SAC):
     cls.update = timed("learn", cls.update)
 loop.evaluate = timed_eval(loop.evaluate)
 load = os.getloadavg()[0]
+cpu = time.process_time()
 with tempfile.TemporaryDirectory() as tmp:
     summary = train(algo, "simple_spread_v3", steps=steps, out=Path(tmp) / "pkg", seed=0,
                     device="cpu", config_path=config, progress=False)
+cpu = time.process_time() - cpu
 own = {k: v for k, v in summary.metrics.items() if k.startswith("seconds_")}
-print(json.dumps({"steps": summary.steps, "seconds": summary.seconds, "split": split,
+print(json.dumps({"steps": summary.steps, "seconds": summary.seconds, "cpu": cpu, "split": split,
                   "own_split": own, "load": [load, os.getloadavg()[0]],
                   "eval": summary.metrics["eval_team_return"]}))
 """
@@ -146,8 +148,11 @@ def split_row(label: str, runs: list[dict[str, Any]]) -> str:
         ms = statistics.median(p[1] for p in per_k) * 1e3
         share = statistics.median(p[2] for p in per_k)
         cells.append(f"{ms:.0f} ({share:.0%})")
+    per_cpu = statistics.median(r["steps"] / r["cpu"] for r in runs)
     loads = ", ".join(f"{r['load'][0]:.1f}-{r['load'][1]:.1f}" for r in runs)
-    return f"| {label} | {best:.0f} | {median:.0f} | {' | '.join(cells)} | {loads} |"
+    return (
+        f"| {label} | {best:.0f} | {median:.0f} | {per_cpu:.0f} | {' | '.join(cells)} | {loads} |"
+    )
 
 
 def main() -> None:
@@ -192,12 +197,14 @@ def main() -> None:
         "(32 episodes every 20k steps and at the end) included; fresh interpreter per run, "
         "the two trees alternating.",
         "",
-        "Env steps/s and the time split: median ms per 1,000 env steps (share of the run). "
-        "Load: the 1-minute load average at the start and end of each run.",
+        "Env steps/s (wall clock, best and median of the runs), env steps per CPU second of "
+        "the trial process (median; less sensitive to the neighbours' load), and the time "
+        "split: median ms per 1,000 env steps (share of the run). Load: the 1-minute load "
+        "average at the start and end of each run.",
         "",
-        "| algo, tree | best steps/s | median steps/s | env | act | learn | buffer | eval "
-        "| other | load |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| algo, tree | best steps/s | median steps/s | steps per CPU s | env | act | learn "
+        "| buffer | eval | other | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     ratios = []
     for algo in args.algos:
