@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import torch
-from torch import nn
 
 from agents.common import pg_math
-from agents.common.actor_critic import ActorCritic
+from agents.common.actor_critic import ActorCritic, evaluate_actions, gradient_step
 from agents.common.boards import Boards
 from agents.common.pg_rollout import STRIDE, Rollout, flatten, mirror_permutation, mirrored
 from agents.common.pg_trainer import PGConfig, run_pg
@@ -72,19 +71,13 @@ def update(
     batch = flatten(rollout, returns - rollout.values, returns)
     if cfg.mirror:
         batch = mirrored(batch, mirror_permutation(boards, str(rollout.obs.device)), net)
-    logits, values = net(batch.obs)
-    masked = pg_math.masked_logits(logits, batch.masks)
-    logp = pg_math.log_probs(masked).gather(1, batch.actions[:, None]).squeeze(1)
+    logp, entropies, values = evaluate_actions(net, batch.obs, batch.masks, batch.actions)
     adv = pg_math.normalise(batch.advantages) if cfg.norm_adv else batch.advantages
     policy_loss = -(logp * adv).mean()  # ∇ log π(a|s) Â: the policy gradient theorem
     value_loss = pg_math.value_loss(values, batch.values, batch.returns, None)
-    entropy = pg_math.entropy(masked).mean()
+    entropy = entropies.mean()
     loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if cfg.max_grad_norm > 0:
-        nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
-    optimizer.step()
+    gradient_step(net, optimizer, loss, cfg.max_grad_norm)
     return {
         "policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(),
         "entropy": entropy.detach(),

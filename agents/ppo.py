@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import torch
-from torch import nn
 
 from agents.common import pg_math
-from agents.common.actor_critic import ActorCritic
+from agents.common.actor_critic import ActorCritic, evaluate_actions, gradient_step
 from agents.common.boards import Boards
 from agents.common.pg_rollout import STRIDE, Rollout, flatten, mirror_permutation, mirrored
 from agents.common.pg_trainer import PRESETS, PGConfig, run_pg
@@ -92,21 +91,15 @@ def update(
         kl_epoch = torch.zeros((), device=rollout.obs.device)
         for index in order.split(mb_size):
             mb = batch.rows(index)
-            logits, new_values = net(mb.obs)
-            masked = pg_math.masked_logits(logits, mb.masks)
-            new_logp = pg_math.log_probs(masked).gather(1, mb.actions[:, None]).squeeze(1)
+            new_logp, entropies, new_values = evaluate_actions(net, mb.obs, mb.masks, mb.actions)
             adv = pg_math.normalise(mb.advantages) if cfg.norm_adv else mb.advantages
             # L_clip = -E[min(r Â, clip(r, 1-ε, 1+ε) Â)]
             policy_loss = pg_math.clipped_surrogate(new_logp, mb.logp, adv, cfg.clip_coef)
             v_clip = cfg.clip_coef if cfg.clip_vloss else None
             value_loss = pg_math.value_loss(new_values, mb.values, mb.returns, v_clip)
-            entropy = pg_math.entropy(masked).mean()
+            entropy = entropies.mean()
             loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.max_grad_norm > 0:
-                nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
-            optimizer.step()
+            gradient_step(net, optimizer, loss, cfg.max_grad_norm)
             with torch.no_grad():
                 log_ratio = new_logp - mb.logp
                 ratio = log_ratio.exp()

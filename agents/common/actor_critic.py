@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from agents.common import pg_math
+
 
 @dataclass(frozen=True)
 class ActorCriticSpec:
@@ -80,3 +82,24 @@ class ActorCritic(nn.Module):
             x = x.flatten(1)
         h = self.torso(x)
         return self.policy(h), self.value(h).squeeze(-1)
+
+
+def evaluate_actions(
+    net: ActorCritic, obs: torch.Tensor, masks: torch.Tensor, actions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """log π(a|s), the entropy H[π(·|s)] over legal actions, and V(s), for a batch."""
+    logits, values = net(obs)
+    masked = pg_math.masked_logits(logits, masks)
+    logp = pg_math.log_probs(masked).gather(1, actions[:, None]).squeeze(1)
+    return logp, pg_math.entropy(masked), values
+
+
+def gradient_step(
+    net: ActorCritic, optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_grad_norm: float
+) -> None:
+    """One optimiser step on ``loss``, the gradient's global norm clipped first (0 = off)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_grad_norm > 0:
+        nn.utils.clip_grad_norm_(net.parameters(), max_grad_norm)
+    optimizer.step()

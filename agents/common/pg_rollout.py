@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from agents.common import pg_math
-from agents.common.actor_critic import ActorCritic
+from agents.common.actor_critic import ActorCritic, evaluate_actions
 from agents.common.boards import Boards
 from agents.common.league import PAST, SCRIPTED, League
 
@@ -101,9 +101,7 @@ def mirrored(batch: Batch, perm: torch.Tensor, net: ActorCritic) -> Batch:
     masks = batch.masks[:, perm]
     actions = perm[batch.actions]
     with torch.no_grad():
-        logits, values = net(obs)
-        logp = pg_math.log_probs(pg_math.masked_logits(logits, masks))
-        logp = logp.gather(1, actions[:, None]).squeeze(1)
+        logp, _, values = evaluate_actions(net, obs, masks, actions)
     flipped = Batch(obs, masks, actions, logp, values, batch.advantages, batch.returns)
     return Batch(*(torch.cat([getattr(batch, f), getattr(flipped, f)])
                    for f in batch.__dataclass_fields__))  # fmt: skip
