@@ -139,7 +139,7 @@ Update = Callable[[ActorCritic, torch.optim.Optimizer, Rollout, Any, Boards], di
 # has none: its defaults are what was measured). Tic-tac-toe
 # is short: smaller, more frequent rollouts and a faster Adam; and a learner that
 # meets random play in 30% of its games learns to punish it (with the default league
-# it learned to draw against itself and scored 0.84-0.90 against random at 60k-150k
+# it learned to draw against itself and scored 0.64-0.94 against random at 60k-150k
 # steps; with this one 0.95-0.98 at 100k, docs/policy-gradients.md).
 # Connect four: rollouts of 32 ticks, and a league with a quarter of the games against
 # the heuristic and a quarter against random (bench/RESULTS.md, ppo_connect_four).
