@@ -43,7 +43,8 @@ TRIAL = r"""
 import json, os, sys, tempfile, time
 from pathlib import Path
 
-# The venv's editable install would import /work/main's packages whatever PYTHONPATH says.
+# The tree's own packages (PYTHONPATH and the working directory), never the venv's
+# editable install of the main tree; the assert says which tree this trial measures.
 sys.meta_path[:] = [
     f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")
 ]
