@@ -42,7 +42,8 @@ def train_command(
     """Train an agent by self-play and write it as an agent package.
 
     ALGO: q-learning, sarsa, expected-sarsa, mc-control (tabular); dqn, double-dqn,
-    dueling-dqn, per-dqn, rainbow; maddpg, ddpg, masac, sac.
+    dueling-dqn, per-dqn, rainbow; a2c, ppo (policy gradient, board games);
+    maddpg, ddpg, masac, sac, ippo, mappo (the particle envs).
     """
     from arena.training import train
 
