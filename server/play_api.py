@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -152,6 +153,8 @@ def socket_user(websocket: WebSocket) -> UserInfo | None:
     return None if session is None else session.user
 
 
+#: The longest socket message: a key is ``{"action": N}`` (uvicorn would take 16 MiB).
+MAX_KEY_MESSAGE = 256
 #: How often the socket looks for a frame (and notices the game's end) when none came.
 FRAME_POLL_S = 0.25
 
@@ -177,8 +180,15 @@ async def game_socket(websocket: WebSocket, game_id: RowId) -> None:
         return
 
     async def keys() -> None:
+        """Hold each key sent, until a message too long to be one (:data:`MAX_KEY_MESSAGE`)."""
         while True:
-            message = await websocket.receive_json()
+            text = await websocket.receive_text()
+            if len(text) > MAX_KEY_MESSAGE:
+                return
+            try:
+                message = json.loads(text)
+            except ValueError:
+                message = None
             try:
                 game.hold(message.get("action") if isinstance(message, dict) else None)
             except GameError as exc:
@@ -199,6 +209,8 @@ async def game_socket(websocket: WebSocket, game_id: RowId) -> None:
                 await websocket.send_json(game.view())
                 await websocket.close()
                 break
+        if listening.done() and not listening.cancelled() and listening.exception() is None:
+            await websocket.close(code=1009, reason='a key is {"action": N}')
     except WebSocketDisconnect:
         pass
     finally:

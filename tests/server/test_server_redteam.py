@@ -471,3 +471,25 @@ def test_refused_uploads_count_towards_an_hourly_attempt_limit(tmp_path: Path) -
     finally:
         site.client.close()
         site.engine.dispose()
+
+
+def test_a_huge_or_deep_key_message_closes_the_socket(site: Site) -> None:
+    # A key is {"action": N}: a socket message of megabytes (uvicorn takes 16 MiB)
+    # or of deep nesting is parsed for nothing.
+    try:
+        state = site.client.post(
+            "/api/games",
+            json={"env": "simple_tag_v3", "opponent": "random"},
+            headers=site.auth("ada"),
+        ).json()
+        url = f"/api/games/{state['id']}/ws"
+        for message in ('{"action": "' + "x" * 100_000 + '"}', "[" * 5000):
+            with site.client.websocket_connect(url, headers=site.auth("ada")) as ws:
+                assert ws.receive_json()["id"] == state["id"]
+                ws.send_text(message)
+                received = ws.receive()
+                while received["type"] != "websocket.close":  # frames sent meanwhile
+                    received = ws.receive()
+                assert (received["code"], received["reason"]) == (1009, 'a key is {"action": N}')
+    finally:
+        games_of(site.client.app).close()  # type: ignore[arg-type]
