@@ -75,6 +75,9 @@ def serve_command(
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark cookies Secure (behind a TLS reverse proxy).")
     ] = False,
+    workers: Workers = 1,
+    backend: Backend = "local",
+    ray_address: RayAddress = None,
 ) -> None:
     """Serve the arena on the web: leaderboards, replays, uploads, the JSON API.
 
@@ -95,6 +98,7 @@ def serve_command(
         max_upload_bytes=limit,
         uploads_per_hour=uploads_per_hour,
         secure_cookies=secure_cookies,
+        **_executor_settings(workers, backend, ray_address),
     )
     app = call(lambda: create_app(settings, worker=worker))
     _log_to_stderr()
@@ -121,23 +125,49 @@ def serve_command(
     sys.stderr.write("server stopped\n")
 
 
+Workers = Annotated[
+    int, typer.Option("--workers", help="The worker's tournaments: matches played at once.")
+]
+Backend = Annotated[str, typer.Option(help="Where the worker's tournaments play: local or ray.")]
+RayAddress = Annotated[
+    str | None, typer.Option(help="With --backend ray: a running cluster (default: a local one).")
+]
+
+
+def _executor_settings(workers: int, backend: str, ray_address: str | None) -> dict[str, Any]:
+    """The worker's match executor from the command line, checked before anything starts."""
+    from tournaments.executor import BACKENDS
+
+    if backend not in BACKENDS:
+        fail(f"--backend: unknown backend '{backend}' (expected: {', '.join(BACKENDS)})")
+    if workers < 1:
+        fail(f"--workers must be at least 1, got {workers}")
+    return {"match_workers": workers, "backend": backend, "ray_address": ray_address}
+
+
 def _log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
 
 
 def worker_command(
     once: Annotated[bool, typer.Option(help="Do the jobs waiting now, then exit.")] = False,
+    workers: Workers = 1,
+    backend: Backend = "local",
+    ray_address: RayAddress = None,
 ) -> None:
     """Check uploads, run queued and scheduled tournaments, place new agents, for arena serve.
 
     Use it with 'arena serve --no-worker' (one worker per database), against the
     same database (--db, ARENA_DB). Ctrl-C stops after the current job; a
     tournament stops after its current match and resumes at the next start.
+    --workers and --backend ray spread a tournament's matches as in
+    'arena tournament run'.
     """
     from server.worker import Worker
 
     _log_to_stderr()
-    worker = Worker(_engine(), Settings(db_url=State.db), say=write)
+    executor = _executor_settings(workers, backend, ray_address)
+    worker = Worker(_engine(), Settings(db_url=State.db, **executor), say=write)
     try:
         if once:
             worker.recover()

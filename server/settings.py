@@ -74,6 +74,11 @@ class Settings:
     #: each polls the database every ``poll_s``.
     streams_per_client: int = 20
     streams_total: int = 200
+    #: Tournaments the worker runs: matches played at once, and where (``local``
+    #: processes or a ``ray`` cluster at ``ray_address``), as ``arena tournament run``.
+    match_workers: int = 1
+    backend: str = "local"
+    ray_address: str | None = None
 
     @property
     def folder(self) -> Path:

@@ -235,6 +235,15 @@ def _update(engine: Engine, request_id: int, **values: Any) -> None:
             setattr(row, key, value)
 
 
+def executor_of(settings: Settings) -> dict[str, Any]:
+    """Where the worker's tournaments play their matches (``run_tournament``'s options)."""
+    return {
+        "workers": settings.match_workers,
+        "backend": settings.backend,
+        "ray_address": settings.ray_address,
+    }
+
+
 def run_request(
     engine: Engine,
     settings: Settings,
@@ -266,7 +275,13 @@ def run_request(
             raise KeyboardInterrupt  # the run's own Ctrl-C path: marked interrupted, resumable
 
     try:
-        outcome = run_tournament(path, db_url=settings.db_url, on_match=on_match, on_plan=on_plan)
+        outcome = run_tournament(
+            path,
+            db_url=settings.db_url,
+            on_match=on_match,
+            on_plan=on_plan,
+            **executor_of(settings),
+        )
     except RunInterrupted as stopped:
         _update(
             engine, request_id, status=INTERRUPTED, played=stopped.stored, planned=stopped.planned
@@ -391,7 +406,9 @@ def run_due_schedule(
         if request_id is not None:
             _update(engine, request_id, started_at=utcnow(), finished_at=None, error=None)
         try:
-            outcome = run_tournament(path, db_url=db_url, on_match=on_match, on_plan=progress)
+            outcome = run_tournament(
+                path, db_url=db_url, on_match=on_match, on_plan=progress, **executor_of(settings)
+            )
         except RunInterrupted:
             # Not an Exception for the scheduler: a failed run would move the schedule on.
             raise KeyboardInterrupt from None

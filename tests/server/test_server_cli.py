@@ -68,3 +68,30 @@ def test_worker_once_checks_the_waiting_uploads(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "submission 1 (c4-heuristic 1.0.0) from ada: accepted\n"
     assert site.submission("ada", 1).json()["status"] == "accepted"
+
+
+def test_worker_once_plays_a_queued_tournament_on_two_processes(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    toml = (
+        '[tournament]\nname = "ttt-pool"\nenv = "tictactoe_v3"\ngames_per_pairing = 4\n'
+        '[[entrants]]\nagent = "random"\n[[entrants]]\nagent = "minimax"\n'
+    )
+    assert site.client.post("/api/tournaments", content=toml, headers=site.auth("prof")).is_success
+    env = {**os.environ, "ARENA_HOME": os.environ["ARENA_HOME"]}
+    bad = subprocess.run(
+        [str(ARENA), "--db", site.db_url, "worker", "--once", "--backend", "spark"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (bad.returncode, bad.stderr) == (
+        1,
+        "error: --backend: unknown backend 'spark' (expected: local, ray)\n",
+    )
+    result = subprocess.run(
+        [str(ARENA), "--db", site.db_url, "worker", "--once", "--workers", "2"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    done = site.client.get("/api/tournaments/1").json()
+    assert (done["status"], done["played"], done["planned"]) == ("finished", 4, 4)
+    board = site.client.get("/api/leaderboard?tournament=ttt-pool").json()
+    assert board[0]["agent"] == "minimax"  # never loses to random
