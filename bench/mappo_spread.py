@@ -63,7 +63,7 @@ def main() -> None:
 
     lines, packages = [], [item.split("=", 1) for item in args.package]
     for seed in args.seeds:
-        say(f"random play, seed {seed}'s evaluation episodes: {random_return(seed):.1f}")
+        say(f"random play, seed {seed}'s evaluation episodes: {random_return(seed):.1f}  ")
     for algo in args.algos:
         for seed in args.seeds:
             out = args.out / f"{algo}-{seed}"
@@ -76,7 +76,7 @@ def main() -> None:
     for item in args.log:
         name, path = item.split("=", 1)
         lines.append(report(name, read_log(Path(path)), args.threshold))
-    say(f"\n{ENV}, {platform.machine()}, threads 1")
+    say(f"\n{ENV}, {platform.machine()}, threads 1\n")
     say(
         "| algo | steps | wall s | env steps/s | greedy @200k | @1M | final | best "
         f"| time to {args.threshold:.0f} |"
@@ -84,7 +84,7 @@ def main() -> None:
     say("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     say("\n".join(lines))
     if packages:
-        say(f"\nFinal greedy policies, {args.final_episodes} fresh seeded episodes:")
+        say(f"\nFinal greedy policies, {args.final_episodes} fresh seeded episodes:\n")
         say("| package | team return | 95% CI |")
         say("| --- | --- | --- |")
     for name, path in packages:

@@ -193,7 +193,7 @@ def test_bad_config_is_one_line_naming_file_and_key(
 
 
 @pytest.mark.learning
-@pytest.mark.slow  # 100k env steps (1,260 updates): about a minute on 2 shared cores
+@pytest.mark.slow  # 120k env steps (1,500 minibatch updates): 2-5 minutes on 2 shared cores
 def test_mappo_beats_random_on_simple_spread(tmp_path: Path) -> None:
     from agents.mappo import run
     from arena.trainer import TrainRequest
@@ -206,9 +206,10 @@ def test_mappo_beats_random_on_simple_spread(tmp_path: Path) -> None:
         team_return(vec, evaluate(vec, lambda o: rng.integers(0, 5, o.shape[:2]), 64)).mean()
     )
     request = TrainRequest(
-        algo="mappo", env_id="simple_spread_v3", steps=100_000, out=tmp_path / "pkg", seed=seed,
+        algo="mappo", env_id="simple_spread_v3", steps=120_000, out=tmp_path / "pkg", seed=seed,
         config={"eval_games": 64, "eval_every": 0, "log_every": 50_000}, progress=False,
     )  # fmt: skip
     summary = run(request)
-    assert random_return < -65  # about -73
-    assert summary.metrics["eval_team_return"] > random_return + 15, summary.metrics
+    assert random_return < -65  # about -74
+    # The 1M-step runs' greedy return at 120k was -55 to -60 (bench/RESULTS.md, mappo_spread).
+    assert summary.metrics["eval_team_return"] > random_return + 10, summary.metrics
