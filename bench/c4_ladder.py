@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from results import write_section
+from results import cpu_name, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -129,7 +129,7 @@ def report(
     lines = [
         f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
         f"Command: `python bench/c4_ladder.py {' '.join(sys.argv[1:])}`  ",
-        f"Machine: `{' '.join(platform.uname())}`; {_cpu()}  ",
+        f"Machine: `{' '.join(platform.uname())}`; {cpu_name()}  ",
         f"Load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}  ",
         f"Code: {_commit()}; seeds {', '.join(map(str, args.seeds))}; {args.games} games per pair "
         "and seed, seats alternating  ",
@@ -175,15 +175,6 @@ def report(
             f"max {times.max():.4f}.",
         ]
     return "\n".join(lines) + "\n"
-
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        name = next(ln.split(":", 1)[1].strip() for ln in out.splitlines() if "Model name" in ln)
-    except (OSError, StopIteration):
-        name = platform.processor() or "CPU"
-    return f"{name}, {os.cpu_count()} cores"
 
 
 def _commit() -> str:

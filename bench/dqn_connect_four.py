@@ -32,7 +32,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from results import write_section
+from results import cpu_name, torch_version, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -90,7 +90,7 @@ def report(runs: Path) -> str:
     records = [json.loads(p.read_text()) for p in sorted(runs.glob("*.json"))]
     order = {a: i for i, a in enumerate(ALGOS)}
     records.sort(key=lambda r: (-r["steps"], order.get(r["algo"], 99), r["seed"]))
-    cpu = _cpu()
+    cpu = cpu_name()
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -104,7 +104,7 @@ def report(runs: Path) -> str:
         f"Machine: `{' '.join(platform.uname())}`  ",
         f"CPU: {cpu}; shared with three other engineers' test suites and trainings "
         "(load at each run's start in the last column), so speeds are lower bounds  ",
-        f"Code: {commit}; torch {_torch_version()}, 1 thread per trainer",
+        f"Code: {commit}; torch {torch_version()}, 1 thread per trainer",
         "",
         "Win rates are of the written package, played through the arena's match runner "
         "(sandboxed package, seats alternating). Score = (wins + draws/2) / games.",
@@ -128,24 +128,6 @@ def report(runs: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cpu() -> str:
-    name = platform.processor() or "CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name}, {os.cpu_count()} cores"
-
-
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=ALGOS)
@@ -165,7 +147,7 @@ def main() -> None:
     text = report(args.runs)
     print(text)
     if args.write:
-        write_section(MARK, f"{_cpu()}, {ENV}", text)
+        write_section(MARK, f"{cpu_name()}, {ENV}", text)
 
 
 if __name__ == "__main__":

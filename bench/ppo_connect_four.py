@@ -27,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from results import write_section
+from results import cpu_name, torch_version, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -97,9 +97,9 @@ def report(runs: Path) -> str:
         "Command: `python bench/ppo_connect_four.py --algo ppo|a2c --steps N --seeds S "
         "[--config F] [--sampled]`, then `--report --write`  ",
         f"Machine: `{' '.join(platform.uname())}`  ",
-        f"CPU: {_cpu()}; shared with five other agents' tests and trainings (load at each "
+        f"CPU: {cpu_name()}; shared with five other agents' tests and trainings (load at each "
         "run's start in the last column): wall times are inflated, speeds are lower bounds  ",
-        f"Code: {commit}; torch {_torch_version()}, 1 thread per trainer, device cpu",
+        f"Code: {commit}; torch {torch_version()}, 1 thread per trainer, device cpu",
         "",
         "Scores (win 1, draw 1/2) of the written package through the arena's match runner, "
         "seats alternating. Greedy = the package's argmax play; sampled = `sample = true` "
@@ -132,24 +132,6 @@ def report(runs: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cpu() -> str:
-    name = platform.processor() or "CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name}, {os.cpu_count()} cores"
-
-
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="ppo", choices=("ppo", "a2c"))
@@ -170,7 +152,7 @@ def main() -> None:
     text = report(args.runs)
     print(text)
     if args.write:
-        write_section(MARK, f"{_cpu()}, {ENV}", text)
+        write_section(MARK, f"{cpu_name()}, {ENV}", text)
 
 
 if __name__ == "__main__":

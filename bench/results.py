@@ -6,6 +6,8 @@ machine and the workload); rewriting one leaves every other section alone.
 
 from __future__ import annotations
 
+import os
+import platform
 import re
 from pathlib import Path
 
@@ -23,3 +25,22 @@ def write_section(name: str, key: str, body: str, path: Path = RESULTS) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text)
+
+
+def cpu_name() -> str:
+    """The CPU's model name and the core count, for a section's machine line."""
+    name = platform.processor() or "CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def torch_version() -> str:
+    import torch
+
+    return str(torch.__version__)
