@@ -21,7 +21,9 @@ def test_unknown_algorithm_lists_the_choices(tmp_path: Path) -> None:
         "q-lerning", "--env", "tictactoe_v3", "--steps", "10", "--out", str(tmp_path / "o")
     )
     assert code == 1
-    assert err.startswith("error: unknown algorithm 'q-lerning' (choose from: a2c, ddpg, double-dqn,")
+    assert err.startswith(
+        "error: unknown algorithm 'q-lerning' (choose from: a2c, ddpg, double-dqn,"
+    )
     assert not (tmp_path / "o").exists()
 
 
