@@ -46,7 +46,9 @@ class E2ESite:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
-@pytest.fixture(scope="session")
+# Module scope: the Playwright driver (a node process) ends with the browser tests, so
+# the sandbox tests that look for left-behind processes never see it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (Debian: apt install chromium)")
